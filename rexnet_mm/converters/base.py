@@ -1,0 +1,140 @@
+"""Format registry, reading, converting and loading of checkpoints.
+
+A *format* is a small object with
+
+* ``name`` (str) and ``family`` ('rexnet' or 'regnet'),
+* ``detect(state_dict) -> bool``: does this state dict use the format,
+* ``convert(state_dict) -> dict``: the same tensors in our layout
+  (``backbone.*`` and ``head.*``, see :mod:`rexnet_mm.converters`).
+
+Formats register themselves with :func:`register_format`. Our own layout is the
+format named ``'rexnet_mm'`` and is recognised for every family.
+"""
+import os
+import os.path as osp
+import tempfile
+from collections import OrderedDict
+
+import torch
+
+FORMATS = OrderedDict()
+
+#: Keys under which checkpoints of various tools keep their state dict.
+_WRAPPER_KEYS = ('state_dict', 'model_state', 'model', 'module', 'state_dict_ema')
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message says what to do."""
+
+
+def register_format(fmt):
+    """Register a format object (see module docstring); returns it."""
+    if fmt.name in FORMATS:
+        raise KeyError(f'checkpoint format {fmt.name!r} is already registered')
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def read_state_dict(path):
+    """Read a checkpoint file and return its flat ``{name: tensor}`` dict.
+
+    Unwraps the containers used by mmengine (``state_dict``), pycls
+    (``model_state``) and others, and strips a DataParallel ``module.`` prefix.
+    Loading stays weights-only: a file that needs arbitrary code to unpickle is
+    refused.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'checkpoint {path!r} does not exist: download it or convert one with '
+            f'tools/convert_checkpoint.py (see README, "Checkpoints")')
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # corrupt, truncated or not a torch file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f'cannot read checkpoint {path!r} ({first}); re-download it or '
+            f'point to a .pth/.pt file saved by torch') from exc
+    for _ in range(3):
+        if isinstance(obj, dict):
+            inner = next((obj[k] for k in _WRAPPER_KEYS
+                          if k in obj and isinstance(obj[k], dict)), None)
+            if inner is not None and not any(torch.is_tensor(v) for v in obj.values()):
+                obj = inner
+                continue
+        break
+    if not isinstance(obj, dict) or not any(torch.is_tensor(v) for v in obj.values()):
+        raise CheckpointError(
+            f'checkpoint {path!r} holds no state dict of tensors; expected a '
+            f'model checkpoint (authors\', timm, pycls, mmdet or rexnet_mm layout)')
+    state = OrderedDict((k, v) for k, v in obj.items() if torch.is_tensor(v))
+    if all(k.startswith('module.') for k in state):
+        state = OrderedDict((k[len('module.'):], v) for k, v in state.items())
+    return state
+
+
+def detect_format(state_dict, family=None):
+    """Name of the registered format that matches ``state_dict``."""
+    candidates = [f for f in FORMATS.values()
+                  if family is None or f.family in (family, 'any')]
+    for fmt in candidates:
+        if fmt.detect(state_dict):
+            return fmt.name
+    known = ', '.join(f.name for f in candidates)
+    sample = ', '.join(list(state_dict)[:3])
+    raise CheckpointError(
+        f'unrecognised checkpoint layout (first keys: {sample}); known '
+        f'{family or "all"} layouts: {known}')
+
+
+def convert_state_dict(state_dict, family=None):
+    """Return ``(state_dict_in_our_layout, format_name)``."""
+    name = detect_format(state_dict, family)
+    return FORMATS[name].convert(state_dict), name
+
+
+def save_checkpoint(state_dict, path, meta=None):
+    """Write an mmengine-style checkpoint atomically, never over ``path``'s source."""
+    path = osp.abspath(path)
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
+    os.close(fd)
+    try:
+        torch.save({'meta': dict(meta or {}), 'state_dict': state_dict}, tmp)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def load_backbone_weights(backbone, path, family, logger=None):
+    """Load any supported checkpoint into a backbone module.
+
+    The classifier (``head.*``) and anything that is not part of the backbone is
+    ignored; every backbone tensor must be present with the right shape, or a
+    :class:`CheckpointError` says which architecture the file holds. Families
+    provide ``describe_mismatch(backbone, state_dict)`` on the backbone class
+    to name both architectures.
+    """
+    state, fmt = convert_state_dict(read_state_dict(path), family)
+    prefix = 'backbone.'
+    weights = OrderedDict((k[len(prefix):], v) for k, v in state.items()
+                          if k.startswith(prefix))
+    own = backbone.state_dict()
+    # BN counters are not weights; older checkpoints (and pycls) omit them.
+    missing = [k for k in own if k not in weights
+               and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in weights if k not in own]
+    wrong = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+    if missing or unexpected or wrong:
+        describe = getattr(backbone, 'describe_mismatch', None)
+        detail = describe(weights) if describe else None
+        if detail is None:
+            detail = (f'{len(missing)} missing, {len(unexpected)} unexpected and '
+                      f'{len(wrong)} mis-shaped tensors (first: '
+                      f'{(missing + unexpected + wrong)[:3]})')
+        raise CheckpointError(f'checkpoint {path!r} ({fmt} layout) does not fit '
+                              f'{type(backbone).__name__}: {detail}')
+    backbone.load_state_dict(weights, strict=False)
+    if logger is not None:
+        logger.info(f'loaded {len(weights)} backbone tensors from {path} ({fmt} layout)')
+    return fmt

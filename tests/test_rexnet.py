@@ -1,0 +1,429 @@
+"""ReXNet V1 and lite against timm, the authors' layout and the paper's numbers.
+
+Independent references used here:
+* timm's ``RexNet`` (the reference implementation users compare with) on identical,
+  fully randomised weights (BN statistics and affine parameters included);
+* ``authors_rexnet`` below, a re-statement of the authors' ``features``/``out``
+  ``nn.Sequential`` network from REFERENCE.md, for the authors' key layout and for
+  ReXNet-lite (which timm does not have);
+* the parameter/MAC counts and tap channels of REFERENCE.md (from the paper and the
+  authors' released models).
+"""
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+
+import rexnet_mm  # noqa: F401
+from rexnet_mm.converters import (CheckpointError, convert_state_dict, save_checkpoint)
+from rexnet_mm.converters.rexnet import to_layout
+from rexnet_mm.models.backbones.rexnet import ReXNet, rexnet_channels
+from rexnet_mm.models.classifiers import build_rexnet_classifier
+
+timm = pytest.importorskip('timm')
+
+V1_WIDTHS = (0.9, 1.0, 1.3, 1.5, 2.0, 2.2, 3.0)
+TIMM_NAMES = {1.0: 'rexnet_100', 1.3: 'rexnet_130', 1.5: 'rexnet_150', 2.0: 'rexnet_200',
+              3.0: 'rexnet_300'}
+# REFERENCE.md: params with the 1000-class head, MACs (conv+fc) at 224x224
+V1_PARAMS = {1.0: 4_796_873, 1.3: 7_557_091, 1.5: 9_728_593, 2.0: 16_366_620,
+             3.0: 34_708_792, 2.2: 19.49e6}
+V1_MACS = {0.9: 0.348e9, 1.0: 0.398e9, 1.3: 0.662e9, 1.5: 0.876e9, 2.0: 1.529e9,
+           2.2: 1.843e9, 3.0: 3.396e9}
+LITE_PARAMS = {1.0: 4.74e6, 1.3: 6.75e6, 1.5: 8.33e6, 2.0: 12.97e6}
+LITE_MACS = {1.0: 0.407e9, 1.3: 0.646e9, 1.5: 0.836e9, 2.0: 1.498e9}
+TAPS = {1.0: (38, 61, 128, 185), 1.3: (50, 79, 167, 240), 1.5: (58, 92, 193, 277),
+        2.0: (77, 122, 257, 370), 3.0: (116, 183, 386, 554)}
+TIMM_TAP_MODULES = (0, 2, 4, 10, 15, 16)  # timm features[i] feeding our taps 0..5
+
+
+def randomize_(model, seed=0):
+    """Every parameter and buffer (BN statistics included) random, deterministically.
+
+    BN scales are large enough that activations cross ReLU6's clip, so that a wrong
+    activation, a swapped BN or a missing shortcut shows in the outputs.
+    """
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+            if not t.is_floating_point():
+                continue
+            if t.dim() == 1 and name.endswith('running_var'):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            elif t.dim() == 1 and name.endswith('weight'):  # BN scale
+                t.copy_(torch.rand(t.shape, generator=g) * 1.5 + 0.5)
+            elif t.dim() == 1:  # BN shift and mean, conv/linear biases
+                t.copy_(torch.randn(t.shape, generator=g))
+            else:
+                t.copy_(torch.randn(t.shape, generator=g) / t[0].numel() ** 0.5)
+    return model.eval()
+
+
+def timm_rexnet(width):
+    if width in TIMM_NAMES:
+        return timm.create_model(TIMM_NAMES[width], pretrained=False)
+    return timm.models.rexnet.RexNet(width_mult=width)
+
+
+def classifier_from(state_dict, width, arch='v1'):
+    model = build_rexnet_classifier(widen_factor=width, arch=arch)
+    converted, fmt = convert_state_dict(state_dict, 'rexnet')
+    missing, unexpected = model.load_state_dict(converted, strict=False)
+    assert not unexpected and not [k for k in missing if 'num_batches' not in k], \
+        (missing, unexpected)
+    return model.eval(), fmt
+
+
+def our_taps(model, x):
+    backbone = model.backbone
+    saved = backbone.out_indices, backbone.num_used_layers
+    backbone.out_indices, backbone.num_used_layers = tuple(range(6)), 7
+    try:
+        return backbone(x)
+    finally:
+        backbone.out_indices, backbone.num_used_layers = saved
+
+
+def timm_taps(model, x):
+    feats = []
+    hooks = [model.features[i].register_forward_hook(lambda m, i, o: feats.append(o))
+             for i in TIMM_TAP_MODULES]
+    logits = model(x)
+    for h in hooks:
+        h.remove()
+    return logits, feats
+
+
+# --------------------------------------------------------------------------- channels
+
+def test_channel_plan_matches_reference():
+    _, v1, head = rexnet_channels(1.0, 'v1')
+    assert [o for _, o in v1] == [16, 27, 38, 50, 61, 72, 84, 95, 106, 117, 128, 140, 151,
+                                  162, 174, 185]
+    assert head == 1280
+    _, lite, head = rexnet_channels(1.0, 'lite')
+    assert [o for _, o in lite] == [16, 32, 40, 48, 64, 72, 80, 96, 104, 112, 128, 136, 144,
+                                    160, 168, 184]
+    assert head == 1280
+    for width, taps in TAPS.items():
+        model = ReXNet(widen_factor=width, out_indices=(0, 1, 2, 3, 4, 5))
+        assert model.out_channels[1:5] == taps
+        assert model.out_channels[5] == int(1280 * width)
+
+
+@pytest.mark.parametrize('arch', ['v1', 'lite'])
+def test_tap_strides(arch):
+    model = ReXNet(arch=arch, out_indices=(0, 1, 2, 3, 4, 5)).eval()
+    with torch.no_grad():
+        outs = model(torch.zeros(1, 3, 64, 96))
+    assert [(o.shape[2], o.shape[3]) for o in outs] == [(32, 48), (16, 24), (8, 12), (4, 6),
+                                                        (2, 3), (2, 3)]
+    assert tuple(o.shape[1] for o in outs) == model.out_channels
+
+
+# --------------------------------------------------------------------- params and MACs
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize('width', sorted(V1_PARAMS))
+def test_v1_params_equal_paper(width):
+    n = count_params(build_rexnet_classifier(widen_factor=width))
+    expected = V1_PARAMS[width]
+    if isinstance(expected, int):
+        assert n == expected
+    else:  # given to 0.01M in the paper
+        assert round(n / 1e6, 2) == round(expected / 1e6, 2)
+
+
+@pytest.mark.parametrize('width', sorted(LITE_PARAMS))
+def test_lite_params_equal_paper(width):
+    n = count_params(build_rexnet_classifier(widen_factor=width, arch='lite'))
+    assert round(n / 1e6, 2) == round(LITE_PARAMS[width] / 1e6, 2)
+
+
+def macs(model):
+    from mmengine.analysis import FlopAnalyzer
+    analyzer = FlopAnalyzer(model, torch.zeros(1, 3, 224, 224))
+    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    # the paper counts conv and fc multiply-adds only
+    by_op = analyzer.by_operator()
+    return sum(v for k, v in by_op.items() if k in ('conv', 'linear', 'addmm', 'matmul'))
+
+
+@pytest.mark.parametrize('arch,width', [('v1', w) for w in V1_WIDTHS] +
+                         [('lite', w) for w in sorted(LITE_MACS)])
+def test_macs_within_one_percent(arch, width):
+    model = build_rexnet_classifier(widen_factor=width, arch=arch).eval()
+    expected = (V1_MACS if arch == 'v1' else LITE_MACS)[width]
+    assert abs(macs(model) / expected - 1) < 0.01
+
+
+# ------------------------------------------------------------------------ timm parity
+
+@pytest.mark.parametrize('width', V1_WIDTHS)
+def test_timm_parity(width):
+    ref = randomize_(timm_rexnet(width), seed=int(width * 10))
+    model, fmt = classifier_from(ref.state_dict(), width)
+    assert fmt == 'rexnet_timm'
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref_logits, ref_feats = timm_taps(ref, x)
+        logits = model(x, mode='tensor')
+        feats = our_taps(model, x)
+    assert ref_logits.abs().max() > 1e-3  # not a degenerate comparison
+    assert (logits - ref_logits).abs().max() <= 1e-5
+    for ours, theirs in zip(feats, ref_feats):
+        assert ours.shape == theirs.shape
+        assert (ours - theirs).abs().max() <= 1e-5
+
+
+def test_timm_and_authors_have_413_tensors_at_every_width():
+    for width in (0.9, 1.0, 3.0):
+        sd = timm_rexnet(width).state_dict()
+        assert len(sd) == 413
+        assert len(to_layout(convert_state_dict(sd)[0], 'authors')) == 413
+
+
+# ------------------------------------------------------ the authors' network and layout
+
+def authors_rexnet(width, arch='v1', classes=1000):
+    """The authors' module structure (REFERENCE.md): ``features`` and ``output``."""
+    stem, blocks, head = rexnet_channels(width, arch)
+    act = nn.SiLU if arch == 'v1' else nn.ReLU6
+    strides = [1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
+
+    def conv(out, cin, cout, k=1, s=1, groups=1, activation=None):
+        out += [nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False),
+                nn.BatchNorm2d(cout)]
+        if activation:
+            out.append(activation())
+
+    class SE(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.fc = nn.Sequential(nn.Conv2d(c, c // 12, 1), nn.BatchNorm2d(c // 12),
+                                    nn.ReLU(), nn.Conv2d(c // 12, c, 1), nn.Sigmoid())
+
+        def forward(self, x):
+            return x * self.fc(x.mean((2, 3), keepdim=True))
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, t, s, se):
+            super().__init__()
+            out, mid = [], cin * t
+            if t != 1:
+                conv(out, cin, mid, activation=act)
+            if arch == 'v1':
+                conv(out, mid, mid, 3, s, mid)
+                out += ([SE(mid)] if se else []) + [nn.ReLU6()]
+            else:
+                conv(out, mid, mid, 3, s, mid, activation=nn.ReLU6)
+            conv(out, mid, cout)
+            self.out = nn.Sequential(*out)
+            self.cin, self.shortcut = cin, s == 1 and cin <= cout
+
+        def forward(self, x):
+            out = self.out(x)
+            if self.shortcut:
+                out[:, :self.cin] += x
+            return out
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            features = []
+            conv(features, 3, stem, 3, 2, activation=act)
+            for i, ((cin, cout), s) in enumerate(zip(blocks, strides)):
+                features.append(Block(cin, cout, 1 if i == 0 else 6, s,
+                                      arch == 'v1' and i >= 3))
+            conv(features, blocks[-1][1], head, activation=act)
+            self.features = nn.Sequential(*features, nn.AdaptiveAvgPool2d(1))
+            self.output = nn.Sequential(nn.Dropout(0.2), nn.Conv2d(head, classes, 1)) \
+                if arch == 'v1' else nn.Sequential(
+                    nn.Conv2d(head, 1024, 1), nn.BatchNorm2d(1024), nn.ReLU6(),
+                    nn.Dropout(0.2), nn.Conv2d(1024, classes, 1))
+
+        def forward(self, x):
+            return self.output(self.features(x)).flatten(1)
+
+    return Net()
+
+
+@pytest.mark.parametrize('arch,width', [('v1', 1.0), ('v1', 2.2), ('lite', 1.0),
+                                        ('lite', 1.5)])
+def test_authors_layout_parity(arch, width):
+    ref = randomize_(authors_rexnet(width, arch), seed=3)
+    assert len(ref.state_dict()) == (413 if arch == 'v1' else len(ref.state_dict()))
+    model, fmt = classifier_from(ref.state_dict(), width, arch)
+    assert fmt == 'rexnet_authors'
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = ref(x)
+        got = model(x, mode='tensor')
+    assert expected.abs().max() > 1e-3
+    assert (got - expected).abs().max() <= 1e-5
+    # and back: our layout -> authors' layout reproduces the file key for key
+    back = to_layout(model.state_dict(), 'authors')
+    assert list(back) == list(ref.state_dict())
+    for k, v in ref.state_dict().items():
+        assert torch.equal(back[k], v), k
+
+
+def test_timm_to_authors_ordered_remap_matches_converter():
+    """REFERENCE: the two layouts hold the same 413 tensors in the same order."""
+    ref = randomize_(timm_rexnet(1.0))
+    authors_keys = list(authors_rexnet(1.0).state_dict())
+    by_order = dict(zip(authors_keys, ref.state_dict().values()))
+    via_converter = to_layout(convert_state_dict(ref.state_dict())[0], 'authors')
+    assert list(via_converter) == authors_keys
+    for k in authors_keys:
+        assert torch.equal(by_order[k].reshape(via_converter[k].shape), via_converter[k]), k
+
+
+# ------------------------------------------------------------- checkpoints via init_cfg
+
+def test_pretrained_init_cfg_loads_timm_file(tmp_path):
+    ref = randomize_(timm_rexnet(1.0))
+    path = tmp_path / 'rexnet_100_timm.pth'
+    torch.save(ref.state_dict(), path)
+    backbone = ReXNet(out_indices=(5,), init_cfg=dict(type='Pretrained',
+                                                      checkpoint=str(path)))
+    backbone.init_weights()
+    backbone.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        _, feats = timm_taps(ref, x)
+        assert (backbone(x)[0] - feats[-1]).abs().max() <= 1e-5
+
+
+def test_wrong_width_names_both(tmp_path):
+    path = tmp_path / 'rexnet_150.pth'
+    torch.save(timm_rexnet(1.5).state_dict(), path)
+    backbone = ReXNet(widen_factor=1.0, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(CheckpointError, match=r'ReXNet-1\.5 \(v1\).*ReXNet-1 \(v1\)'):
+        backbone.init_weights()
+
+
+def test_lite_checkpoint_into_v1_names_both(tmp_path):
+    path = tmp_path / 'lite.pth'
+    torch.save(authors_rexnet(1.0, 'lite').state_dict(), path)
+    backbone = ReXNet(widen_factor=1.0, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(CheckpointError, match=r'ReXNet-1 \(lite\).*ReXNet-1 \(v1\)'):
+        backbone.init_weights()
+
+
+def test_bad_checkpoint_files(tmp_path):
+    backbone = ReXNet(init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'nope.pth')))
+    with pytest.raises(FileNotFoundError, match='convert_checkpoint'):
+        backbone.init_weights()
+    corrupt = tmp_path / 'corrupt.pth'
+    corrupt.write_bytes(b'not a checkpoint')
+    backbone = ReXNet(init_cfg=dict(type='Pretrained', checkpoint=str(corrupt)))
+    with pytest.raises(CheckpointError, match='cannot read checkpoint'):
+        backbone.init_weights()
+    other = tmp_path / 'resnet.pth'
+    torch.save({'conv1.weight': torch.zeros(1), 'fc.weight': torch.zeros(1)}, other)
+    backbone = ReXNet(init_cfg=dict(type='Pretrained', checkpoint=str(other)))
+    with pytest.raises(CheckpointError, match='unrecognised checkpoint layout'):
+        backbone.init_weights()
+    assert corrupt.read_bytes() == b'not a checkpoint'  # never touched
+
+
+def test_unknown_arch_and_bad_arguments():
+    with pytest.raises(KeyError, match="use one of \\['lite', 'v1'\\]"):
+        ReXNet(arch='v2')
+    with pytest.raises(ValueError, match='out_indices'):
+        ReXNet(out_indices=(6,))
+    with pytest.raises(ValueError, match='frozen_stages'):
+        ReXNet(frozen_stages=8)
+
+
+# --------------------------------------------------------------------------- knobs
+
+def test_frozen_stages():
+    model = ReXNet(frozen_stages=3, out_indices=(0, 1, 2, 3, 4, 5))
+    model.train()
+    frozen = [model.conv1, model.layer1, model.layer2, model.layer3]
+    for m in frozen:
+        assert all(not p.requires_grad for p in m.parameters())
+        assert all(not b.training for b in m.modules() if isinstance(b, nn.BatchNorm2d))
+    for m in (model.layer4, model.layer5, model.layer6, model.conv2):
+        assert all(p.requires_grad for p in m.parameters())
+        assert all(b.training for b in m.modules() if isinstance(b, nn.BatchNorm2d))
+    outs = model(torch.randn(2, 3, 64, 64))
+    sum(o.sum() for o in outs).backward()
+    assert all(p.grad is None for m in frozen for p in m.parameters())
+    assert model.layer4[0].conv_pwl.conv.weight.grad is not None
+
+
+def test_trailing_modules_are_not_run_or_trained():
+    model = ReXNet(out_indices=(1, 2))
+    model.train()
+    assert all(not p.requires_grad for n in ('layer4', 'layer5', 'layer6', 'conv2')
+               for p in getattr(model, n).parameters())
+    assert model.layer3[0].conv_dw.conv.weight.requires_grad
+
+
+def test_norm_eval_keeps_statistics():
+    model = ReXNet(norm_eval=True)
+    randomize_(model)
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items() if 'running' in k}
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = sum(o.mean() for o in model(torch.randn(2, 3, 64, 64)))
+    loss.backward()
+    opt.step()
+    after = model.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in before.items())
+    # and without norm_eval the same step does move them
+    model = ReXNet(norm_eval=False)
+    randomize_(model)
+    model.train()
+    model(torch.randn(2, 3, 64, 64))
+    assert any(not torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_with_cp_same_outputs_and_grads():
+    torch.manual_seed(0)
+    plain = ReXNet(out_indices=(2, 4))
+    cpd = ReXNet(out_indices=(2, 4), with_cp=True)
+    cpd.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    grads = []
+    for model in (plain, cpd):
+        model.train()
+        xi = x.clone().requires_grad_(True)
+        outs = model(xi)
+        sum((o ** 2).mean() for o in outs).backward()
+        grads.append((outs, xi.grad, model.layer2[0].conv_exp.conv.weight.grad))
+    (o1, gx1, gw1), (o2, gx2, gw2) = grads
+    for a, b in zip(o1, o2):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert torch.allclose(gx1, gx2, atol=1e-6) and torch.allclose(gw1, gw2, atol=1e-6)
+
+
+@pytest.mark.parametrize('registry_module', ['mmdet.registry', 'mmseg.registry',
+                                             'mmpretrain.registry'])
+def test_builds_from_every_toolbox_registry(registry_module):
+    from importlib import import_module
+    registry = import_module(registry_module).MODELS
+    for type_name in ('ReXNet', 'rexnet_mm.ReXNet'):
+        model = registry.build(ConfigDict(type=type_name, widen_factor=1.3, arch='lite',
+                                          out_indices=(3, 4)))
+        assert isinstance(model, ReXNet)
+        assert model.arch == 'lite' and model.widen_factor == 1.3
+        assert model.out_channels == tuple(model.tap_channels[i] for i in (3, 4))
+
+
+def test_converted_checkpoint_round_trip(tmp_path):
+    ref = randomize_(timm_rexnet(1.3))
+    converted, _ = convert_state_dict(ref.state_dict())
+    path = tmp_path / 'ours.pth'
+    save_checkpoint(converted, str(path), meta=dict(arch='v1', widen_factor=1.3))
+    model, fmt = classifier_from(torch.load(path)['state_dict'], 1.3)
+    assert fmt == 'rexnet_mm'
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert (model(x, mode='tensor') - ref(x)).abs().max() <= 1e-5
