@@ -15,16 +15,17 @@ import torch.nn as nn
 from mmengine.config import ConfigDict
 
 import rexnet_mm  # noqa: F401
+from rexnet_mm.analysis import conv_fc_macs, count_params
 from rexnet_mm.converters import (CheckpointError, convert_state_dict, save_checkpoint)
 from rexnet_mm.converters.rexnet import to_layout
 from rexnet_mm.models.backbones.rexnet import ReXNet, rexnet_channels
 from rexnet_mm.models.classifiers import build_rexnet_classifier
+from rexnet_mm.testing import (randomize_, rexnet_timm_parity, timm_rexnet,
+                               timm_rexnet_outputs)
 
 timm = pytest.importorskip('timm')
 
 V1_WIDTHS = (0.9, 1.0, 1.3, 1.5, 2.0, 2.2, 3.0)
-TIMM_NAMES = {1.0: 'rexnet_100', 1.3: 'rexnet_130', 1.5: 'rexnet_150', 2.0: 'rexnet_200',
-              3.0: 'rexnet_300'}
 # REFERENCE.md: params with the 1000-class head, MACs (conv+fc) at 224x224
 V1_PARAMS = {1.0: 4_796_873, 1.3: 7_557_091, 1.5: 9_728_593, 2.0: 16_366_620,
              3.0: 34_708_792, 2.2: 19.49e6}
@@ -34,35 +35,6 @@ LITE_PARAMS = {1.0: 4.74e6, 1.3: 6.75e6, 1.5: 8.33e6, 2.0: 12.97e6}
 LITE_MACS = {1.0: 0.407e9, 1.3: 0.646e9, 1.5: 0.836e9, 2.0: 1.498e9}
 TAPS = {1.0: (38, 61, 128, 185), 1.3: (50, 79, 167, 240), 1.5: (58, 92, 193, 277),
         2.0: (77, 122, 257, 370), 3.0: (116, 183, 386, 554)}
-TIMM_TAP_MODULES = (0, 2, 4, 10, 15, 16)  # timm features[i] feeding our taps 0..5
-
-
-def randomize_(model, seed=0):
-    """Every parameter and buffer (BN statistics included) random, deterministically.
-
-    BN scales are large enough that activations cross ReLU6's clip, so that a wrong
-    activation, a swapped BN or a missing shortcut shows in the outputs.
-    """
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-            if not t.is_floating_point():
-                continue
-            if t.dim() == 1 and name.endswith('running_var'):
-                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
-            elif t.dim() == 1 and name.endswith('weight'):  # BN scale
-                t.copy_(torch.rand(t.shape, generator=g) * 1.5 + 0.5)
-            elif t.dim() == 1:  # BN shift and mean, conv/linear biases
-                t.copy_(torch.randn(t.shape, generator=g))
-            else:
-                t.copy_(torch.randn(t.shape, generator=g) / t[0].numel() ** 0.5)
-    return model.eval()
-
-
-def timm_rexnet(width):
-    if width in TIMM_NAMES:
-        return timm.create_model(TIMM_NAMES[width], pretrained=False)
-    return timm.models.rexnet.RexNet(width_mult=width)
 
 
 def classifier_from(state_dict, width, arch='v1'):
@@ -72,26 +44,6 @@ def classifier_from(state_dict, width, arch='v1'):
     assert not unexpected and not [k for k in missing if 'num_batches' not in k], \
         (missing, unexpected)
     return model.eval(), fmt
-
-
-def our_taps(model, x):
-    backbone = model.backbone
-    saved = backbone.out_indices, backbone.num_used_layers
-    backbone.out_indices, backbone.num_used_layers = tuple(range(6)), 7
-    try:
-        return backbone(x)
-    finally:
-        backbone.out_indices, backbone.num_used_layers = saved
-
-
-def timm_taps(model, x):
-    feats = []
-    hooks = [model.features[i].register_forward_hook(lambda m, i, o: feats.append(o))
-             for i in TIMM_TAP_MODULES]
-    logits = model(x)
-    for h in hooks:
-        h.remove()
-    return logits, feats
 
 
 # --------------------------------------------------------------------------- channels
@@ -123,10 +75,6 @@ def test_tap_strides(arch):
 
 # --------------------------------------------------------------------- params and MACs
 
-def count_params(model):
-    return sum(p.numel() for p in model.parameters())
-
-
 @pytest.mark.parametrize('width', sorted(V1_PARAMS))
 def test_v1_params_equal_paper(width):
     n = count_params(build_rexnet_classifier(widen_factor=width))
@@ -143,40 +91,23 @@ def test_lite_params_equal_paper(width):
     assert round(n / 1e6, 2) == round(LITE_PARAMS[width] / 1e6, 2)
 
 
-def macs(model):
-    from mmengine.analysis import FlopAnalyzer
-    analyzer = FlopAnalyzer(model, torch.zeros(1, 3, 224, 224))
-    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    # the paper counts conv and fc multiply-adds only
-    by_op = analyzer.by_operator()
-    return sum(v for k, v in by_op.items() if k in ('conv', 'linear', 'addmm', 'matmul'))
-
-
 @pytest.mark.parametrize('arch,width', [('v1', w) for w in V1_WIDTHS] +
                          [('lite', w) for w in sorted(LITE_MACS)])
 def test_macs_within_one_percent(arch, width):
     model = build_rexnet_classifier(widen_factor=width, arch=arch).eval()
     expected = (V1_MACS if arch == 'v1' else LITE_MACS)[width]
-    assert abs(macs(model) / expected - 1) < 0.01
+    assert abs(conv_fc_macs(model) / expected - 1) < 0.01
 
 
 # ------------------------------------------------------------------------ timm parity
 
 @pytest.mark.parametrize('width', V1_WIDTHS)
 def test_timm_parity(width):
-    ref = randomize_(timm_rexnet(width), seed=int(width * 10))
-    model, fmt = classifier_from(ref.state_dict(), width)
-    assert fmt == 'rexnet_timm'
-    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        ref_logits, ref_feats = timm_taps(ref, x)
-        logits = model(x, mode='tensor')
-        feats = our_taps(model, x)
-    assert ref_logits.abs().max() > 1e-3  # not a degenerate comparison
-    assert (logits - ref_logits).abs().max() <= 1e-5
-    for ours, theirs in zip(feats, ref_feats):
-        assert ours.shape == theirs.shape
-        assert (ours - theirs).abs().max() <= 1e-5
+    result = rexnet_timm_parity(width, seed=int(width * 10))
+    assert result['format'] == 'rexnet_timm'
+    assert result['logits_scale'] > 1.0  # not a degenerate comparison
+    assert result['logits'] <= 1e-5
+    assert len(result['taps']) == 6 and max(result['taps']) <= 1e-5
 
 
 def test_timm_and_authors_have_413_tensors_at_every_width():
@@ -294,7 +225,7 @@ def test_pretrained_init_cfg_loads_timm_file(tmp_path):
     backbone.eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        _, feats = timm_taps(ref, x)
+        _, feats = timm_rexnet_outputs(ref, x)
         assert (backbone(x)[0] - feats[-1]).abs().max() <= 1e-5
 
 
