@@ -1,0 +1,58 @@
+"""tools/convert_checkpoint.py: detection, conversion, export, and never losing files."""
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from rexnet_mm.testing import randomize_, timm_rexnet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(ROOT / 'tools' / 'convert_checkpoint.py'), *args],
+                          capture_output=True, text=True)
+
+
+def test_cli_converts_exports_and_protects_files(tmp_path):
+    ref = randomize_(timm_rexnet(1.0), seed=5)
+    src = tmp_path / 'rexnet_100.pth'
+    torch.save(ref.state_dict(), src)
+    dst = tmp_path / 'ours.pth'
+    res = run(str(src), str(dst))
+    assert res.returncode == 0, res.stderr
+    assert 'rexnet_timm layout, 413 tensors' in res.stdout
+    ckpt = torch.load(dst, weights_only=True)
+    assert ckpt['meta']['source_format'] == 'rexnet_timm'
+    sd = ckpt['state_dict']
+    assert torch.equal(sd['head.fc.weight'], ref.state_dict()['head.fc.weight'])
+    assert torch.equal(sd['backbone.layer6.4.se.fc2.bias'],
+                       ref.state_dict()['features.15.se.fc2.bias'])
+
+    # an existing output is not overwritten without --force, the source never
+    before = dst.read_bytes()
+    res = run(str(src), str(dst))
+    assert res.returncode != 0 and 'exists; pass --force' in res.stderr
+    assert dst.read_bytes() == before
+    res = run(str(src), str(src), '--force')
+    assert res.returncode != 0 and 'must differ from SRC' in res.stderr
+
+    # export back to timm reproduces the original file, key for key
+    back = tmp_path / 'timm_again.pth'
+    assert run(str(dst), str(back), '--to', 'timm').returncode == 0
+    again = torch.load(back, weights_only=True)['state_dict']
+    assert list(again) == list(ref.state_dict())
+    assert all(torch.equal(again[k], v) for k, v in ref.state_dict().items())
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    res = run(str(tmp_path / 'missing.pth'), str(tmp_path / 'out.pth'))
+    assert res.returncode != 0
+    assert res.stderr.strip().count('\n') == 0 and 'does not exist' in res.stderr
+    junk = tmp_path / 'junk.pth'
+    junk.write_text('hello')
+    res = run(str(junk), str(tmp_path / 'out.pth'))
+    assert res.returncode != 0 and res.stderr.strip().count('\n') == 0
+    assert 'cannot read checkpoint' in res.stderr
+    assert not (tmp_path / 'out.pth').exists()
