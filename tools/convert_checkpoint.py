@@ -45,8 +45,14 @@ def main(argv=None):
         out = ours if args.to == 'rexnet_mm' else export_state_dict(ours, family, args.to)
     except (CheckpointError, FileNotFoundError, KeyError) as exc:
         sys.exit(f'error: {exc}')
-    save_checkpoint(out, args.dst, meta=dict(source=osp.abspath(args.src), source_format=fmt,
-                                             family=family, layout=args.to))
+    meta = dict(source=osp.abspath(args.src), source_format=fmt, family=family, layout=args.to)
+    if family == 'regnet':  # the input channel order (and statistics) the file expects
+        from rexnet_mm.converters.regnet import layout_meta
+        meta.update(layout_meta('ours' if args.to == 'rexnet_mm' else args.to))
+    else:  # ReXNet weights: RGB with ImageNet statistics, in every layout
+        meta.update(input_order='RGB', mean=[123.675, 116.28, 103.53],
+                    std=[58.395, 57.12, 57.375])
+    save_checkpoint(out, args.dst, meta=meta)
     print(f'{args.src} ({fmt} layout, {len(state)} tensors) -> {args.dst} '
           f'({args.to} layout, {len(out)} tensors)')
 

@@ -8,12 +8,7 @@ backbone, and fine-tuning.
 from .base import (FORMATS, CheckpointError, convert_state_dict, detect_format,
                    load_backbone_weights, read_state_dict, register_format,
                    save_checkpoint)
-from . import rexnet  # noqa: F401  (registers the ReXNet formats)
-
-try:  # registers the RegNet formats
-    from . import regnet  # noqa: F401
-except ImportError:  # pragma: no cover - regnet converters are optional
-    pass
+from . import regnet, rexnet  # noqa: F401  (register the RegNet and ReXNet formats)
 
 __all__ = ['FORMATS', 'CheckpointError', 'convert_state_dict', 'detect_format',
            'load_backbone_weights', 'read_state_dict', 'register_format',

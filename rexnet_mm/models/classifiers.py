@@ -5,7 +5,8 @@ converters write, so a converted ImageNet checkpoint loads into them unchanged.
 """
 from copy import deepcopy
 
-from ..models.backbones.rexnet import rexnet_channels
+from .backbones.regnet import build_regnet_classifier, regnet_classifier_cfg  # noqa: F401
+from .backbones.rexnet import rexnet_channels
 
 #: ImageNet preprocessing of the released weights (RGB, 0-255 scale).
 IMAGENET_PREPROCESSOR = dict(type='ClsDataPreprocessor', num_classes=1000,

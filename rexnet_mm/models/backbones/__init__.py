@@ -1,10 +1,4 @@
+from .regnet import PyclsRegNet
 from .rexnet import ReXNet
 
-__all__ = ['ReXNet']
-
-try:
-    from .regnet import PyclsRegNet  # noqa: F401
-    __all__.append('PyclsRegNet')
-except ImportError as exc:  # pragma: no cover - only while regnet.py is missing
-    if 'regnet' not in str(exc):
-        raise
+__all__ = ['PyclsRegNet', 'ReXNet']
