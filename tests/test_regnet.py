@@ -6,22 +6,24 @@ Independent references used here:
 * mmdet 3.3.0's own ``RegNet`` (every arch in its ``arch_settings``): stage outputs;
 * the pycls key layout written out below from REFERENCE.md's description (not from
   our converter's table), for the pycls round trip;
-* ``ZOO`` below: stage widths/depths, GFLOPs at 224x224 and parameters (millions, with
-  the 1000-class FC) of the pycls model zoo, as copied into REFERENCE.md
-  (pycls MODEL_ZOO.md, "RegNetX"/"RegNetY" tables).
+* ``ZOO`` (``rexnet_mm.testing.REGNET_ZOO``): stage widths/depths, GFLOPs at 224x224
+  and parameters (millions, with the 1000-class FC) of the pycls model zoo, as copied
+  into REFERENCE.md (pycls MODEL_ZOO.md, "RegNetX"/"RegNetY" tables).
+
+Random weights come from ``randomize_(model, seed, **REGNET_RANDOM)``; the README's
+table is printed by ``tools/analysis/regnet_report.py`` from the same helpers and seeds.
 
 Channel order: our converted weights expect BGR (pycls/mmdet convention), timm's RGB,
 so our models get ``x.flip(1)`` where timm gets ``x``.
 """
-import math
 import re
 
 import pytest
 import torch
-import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import rexnet_mm  # noqa: F401
+from rexnet_mm.analysis import count_params, flop_analyzer, pycls_flops
 from rexnet_mm.converters import (CheckpointError, convert_state_dict, read_state_dict,
                                   save_checkpoint)
 from rexnet_mm.converters.regnet import LAYOUTS, to_layout
@@ -29,118 +31,14 @@ from rexnet_mm.models.backbones.regnet import (ARCH_SETTINGS, PyclsRegNet, arch_
                                                build_regnet_classifier,
                                                generate_regnet_widths,
                                                regnet_classifier_cfg)
+from rexnet_mm.testing import REGNET_RANDOM, REGNET_ZOO as ZOO  # noqa: N811
+from rexnet_mm.testing import (max_diff, random_image as image, randomize_,
+                               regnet_mmdet_parity, regnet_timm_pair, regnet_timm_parity,
+                               timm_regnet, timm_regnet_outputs)
 
 timm = pytest.importorskip('timm')
 
-# pycls model zoo via REFERENCE.md: timm name, stage widths, stage depths, GF, M params
-ZOO = {
-    'regnetx_200mf': ('regnetx_002', (24, 56, 152, 368), (1, 1, 4, 7), 0.199, 2.685),
-    'regnetx_400mf': ('regnetx_004', (32, 64, 160, 384), (1, 2, 7, 12), 0.398, 5.158),
-    'regnetx_600mf': ('regnetx_006', (48, 96, 240, 528), (1, 3, 5, 7), 0.601, 6.196),
-    'regnetx_800mf': ('regnetx_008', (64, 128, 288, 672), (1, 3, 7, 5), 0.800, 7.260),
-    'regnetx_1.6gf': ('regnetx_016', (72, 168, 408, 912), (2, 4, 10, 2), 1.603, 9.190),
-    'regnetx_3.2gf': ('regnetx_032', (96, 192, 432, 1008), (2, 6, 15, 2), 3.177, 15.297),
-    'regnetx_4.0gf': ('regnetx_040', (80, 240, 560, 1360), (2, 5, 14, 2), 3.964, 22.118),
-    'regnetx_6.4gf': ('regnetx_064', (168, 392, 784, 1624), (2, 4, 10, 1), 6.460, 26.209),
-    'regnetx_8.0gf': ('regnetx_080', (80, 240, 720, 1920), (2, 5, 15, 1), 7.995, 39.573),
-    'regnetx_12gf': ('regnetx_120', (224, 448, 896, 2240), (2, 5, 11, 1), 12.087, 46.106),
-    'regnetx_16gf': ('regnetx_160', (256, 512, 896, 2048), (2, 6, 13, 1), 15.941, 54.279),
-    'regnetx_32gf': ('regnetx_320', (336, 672, 1344, 2520), (2, 7, 13, 1), 31.736, 107.812),
-    'regnety_200mf': ('regnety_002', (24, 56, 152, 368), (1, 1, 4, 7), 0.200, 3.163),
-    'regnety_400mf': ('regnety_004', (48, 104, 208, 440), (1, 3, 6, 6), 0.402, 4.344),
-    'regnety_600mf': ('regnety_006', (48, 112, 256, 608), (1, 3, 7, 4), 0.601, 6.055),
-    'regnety_800mf': ('regnety_008', (64, 128, 320, 768), (1, 3, 8, 2), 0.797, 6.263),
-    'regnety_1.6gf': ('regnety_016', (48, 120, 336, 888), (2, 6, 17, 2), 1.612, 11.202),
-    'regnety_3.2gf': ('regnety_032', (72, 216, 576, 1512), (2, 5, 13, 1), 3.176, 19.436),
-    'regnety_4.0gf': ('regnety_040', (128, 192, 512, 1088), (2, 6, 12, 2), 3.973, 20.647),
-    'regnety_6.4gf': ('regnety_064', (144, 288, 576, 1296), (2, 7, 14, 2), 6.355, 30.583),
-    'regnety_8.0gf': ('regnety_080', (168, 448, 896, 2016), (2, 4, 10, 1), 7.963, 39.180),
-    'regnety_12gf': ('regnety_120', (224, 448, 896, 2240), (2, 5, 11, 1), 12.092, 51.823),
-    'regnety_16gf': ('regnety_160', (224, 448, 1232, 3024), (2, 4, 11, 1), 15.912, 83.590),
-    'regnety_32gf': ('regnety_320', (232, 696, 1392, 3712), (2, 5, 12, 1), 32.280, 145.047),
-}
 TOL = 1e-5
-
-
-def randomize_(model, seed=0):
-    """Random convs/linears (variance-preserving), BN affine AND running statistics.
-
-    The BN closing each residual branch (timm ``conv3.bn``, mmdet/ours ``bn3``) gets a
-    smaller scale so that 20+ random residual blocks stay well-conditioned: float32
-    rounding (the BGR flip reorders the stem's sums) then stays ~1e-6 instead of being
-    amplified towards the 1e-5 bound, while any wrong tensor still moves outputs by O(1).
-    """
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, m in model.named_modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                m.weight.normal_(0, 1 / math.sqrt(m.weight[0].numel()), generator=g)
-                if m.bias is not None:
-                    m.bias.uniform_(-0.1, 0.1, generator=g)
-            elif isinstance(m, _BatchNorm):
-                lo, hi = (0.2, 0.6) if name.endswith(('conv3.bn', 'bn3')) else (0.5, 1.5)
-                m.weight.uniform_(lo, hi, generator=g)
-                m.bias.uniform_(-0.2, 0.2, generator=g)
-                m.running_mean.uniform_(-0.2, 0.2, generator=g)
-                m.running_var.uniform_(0.5, 1.5, generator=g)
-                m.num_batches_tracked.zero_()
-    model.eval()  # (mmdet's ResNet.train returns None)
-    return model
-
-
-def random_timm(name, seed):
-    """timm model with random weights; built on the meta device to skip timm's own init."""
-    with torch.device('meta'):
-        model = timm.create_model(name, pretrained=False)
-    return randomize_(model.to_empty(device='cpu'), seed)
-
-
-def pycls_flops(model):
-    """Conv + FC multiply-adds at 224x224, as pycls counts them (BN is not counted).
-
-    mmengine's FlopAnalyzer runs at 32x32: every feature map at 224 is exactly 7x7
-    times larger (112..7 vs 16..1), so the spatial convs scale by 49; the SE convs
-    and the classifier act on pooled 1x1 features and do not scale.
-    """
-    from mmengine.analysis import FlopAnalyzer
-    analyzer = FlopAnalyzer(model, (torch.zeros(1, 3, 32, 32),))
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
-    counts = analyzer.by_module_and_operator()
-    total = 0
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            flops = sum(counts.get(name, {}).get(op, 0) for op in ('conv', 'linear'))
-            total += flops if ('.se.' in name or name.startswith('head.')) else 49 * flops
-    return total
-
-
-def image(size=64, batch=1, seed=1):
-    return torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(seed))
-
-
-def max_diff(a, b):
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return (a - b).abs().max().item()
-
-
-def with_stage_outputs(model, backbone, *args, **kwargs):
-    """``(model(*args), [the four stage outputs])`` in one pass, any out_indices."""
-    outs = []
-    hooks = [getattr(backbone, f'layer{i}').register_forward_hook(
-        lambda mod, inp, out: outs.append(out)) for i in range(1, 5)]
-    try:
-        result = model(*args, **kwargs)
-    finally:
-        for h in hooks:
-            h.remove()
-    return result, outs
-
-
-def timm_forward(model, x):
-    """timm's logits and its four stage outputs (s1..s4) in one pass."""
-    final, stages = model.forward_intermediates(x, indices=[1, 2, 3, 4])
-    return model.forward_head(final), stages
 
 
 def timm_to_pycls(timm_sd):
@@ -215,33 +113,26 @@ def test_arch_dict_and_unknown_arch():
 @pytest.fixture(scope='module', params=list(ZOO))
 def zoo_pair(request):
     arch = request.param
-    ref = random_timm(ZOO[arch][0], seed=len(arch))
-    ours = build_regnet_classifier(arch).eval()
-    state, fmt = convert_state_dict(ref.state_dict(), 'regnet')
+    ref, ours, fmt = regnet_timm_pair(arch)
     assert fmt == 'regnet_timm'
-    ours.load_state_dict(state, strict=True)
     yield arch, ref, ours
 
 
 def test_timm_parity(zoo_pair):
     arch, ref, ours = zoo_pair
-    x = image()
-    with torch.no_grad():
-        ref_logits, ref_stages = timm_forward(ref, x)
-        # BGR in, as our converted weights expect
-        logits, stages = with_stage_outputs(ours, ours.backbone, x.flip(1), mode='tensor')
-    assert max_diff(logits, ref_logits) <= TOL, arch
-    for i, (a, b) in enumerate(zip(stages, ref_stages)):
-        assert a.shape[1] == ZOO[arch][1][i]
-        assert max_diff(a, b) <= TOL, (arch, i)
-    assert ref_logits.std() > 0.1  # weights are not degenerate
+    result = regnet_timm_parity(ref, ours)  # ours gets the BGR-flipped image
+    assert result['logits'] <= TOL, arch
+    assert result['stage_widths'] == list(ZOO[arch][1])
+    for i, diff in enumerate(result['stages']):
+        assert diff <= TOL, (arch, i)
+    assert result['logits_std'] > 0.1  # weights are not degenerate
 
 
 def test_params_and_flops_match_pycls_zoo(zoo_pair):
     arch, ref, ours = zoo_pair
     _, _, _, gflops, mparams = ZOO[arch]
-    params = sum(p.numel() for p in ours.parameters())
-    assert params == sum(p.numel() for p in ref.parameters())
+    params = count_params(ours)
+    assert params == count_params(ref)
     assert abs(params / 1e6 - mparams) <= 0.0005, (arch, params)
     flops = pycls_flops(ours)
     assert abs(flops / 1e9 - gflops) <= 0.01 * gflops, (arch, flops)
@@ -250,14 +141,12 @@ def test_params_and_flops_match_pycls_zoo(zoo_pair):
 def test_model_complexity_info_at_224():
     """get_model_complexity_info at 224x224 on the smallest model: pycls' params, and
     FLOPs that are pycls' conv+FC count (exactly our 32x32 scaling) plus BN/pooling."""
-    from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
+    from mmengine.analysis import get_model_complexity_info
     model = build_regnet_classifier('regnety_200mf').eval()
     info = get_model_complexity_info(model, input_shape=(3, 224, 224), show_table=False,
                                      show_arch=False)
     assert abs(info['params'] / 1e6 - 3.163) <= 0.0005
-    analyzer = FlopAnalyzer(model, (torch.zeros(1, 3, 224, 224),))
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
+    analyzer = flop_analyzer(model, 224)
     by_op = analyzer.by_operator()
     scaled = pycls_flops(model)
     assert by_op['conv'] + by_op['linear'] == scaled
@@ -276,25 +165,19 @@ def _mmdet_archs():
 
 @pytest.mark.parametrize('arch', _mmdet_archs())
 def test_mmdet_parity(arch):
-    from mmdet.models.backbones import RegNet as MMDetRegNet
-    ref = randomize_(MMDetRegNet(arch=arch), seed=3)
-    mmdet_sd = ref.state_dict()
-    state, fmt = convert_state_dict(mmdet_sd, 'regnet')
-    assert fmt == 'regnet_mmdet'
-    ours = PyclsRegNet(arch).eval()
+    result = regnet_mmdet_parity(arch, seed=3)
+    assert result['format'] == 'regnet_mmdet'
     # identical module names: mmdet's state dict is ours without the prefix
-    assert list(ours.state_dict()) == list(mmdet_sd)
-    ours.load_state_dict({k[len('backbone.'):]: v for k, v in state.items()}, strict=True)
-    x = image()
-    with torch.no_grad():
-        for a, b in zip(ours(x), ref(x)):  # both BGR: no flip
-            assert max_diff(a, b) <= TOL, arch
+    assert result['same_keys']
+    assert len(result['stages']) == 4
+    for diff in result['stages']:  # both BGR: no flip
+        assert diff <= TOL, arch
 
 
 def test_mmdet_files_load_through_init_cfg(tmp_path):
     """open-mmlab://regnetx_* layout (bare + ``fc``) and an mmdet detector checkpoint."""
     from mmdet.models.backbones import RegNet as MMDetRegNet
-    ref = randomize_(MMDetRegNet(arch='regnetx_400mf'), seed=4)
+    ref = randomize_(MMDetRegNet(arch='regnetx_400mf'), 4, **REGNET_RANDOM)
     bare = dict(ref.state_dict(), **{'fc.weight': torch.zeros(1000, 384),
                                      'fc.bias': torch.zeros(1000)})
     detector = {f'backbone.{k}': v for k, v in ref.state_dict().items()}
@@ -317,7 +200,8 @@ def test_mmdet_files_load_through_init_cfg(tmp_path):
 def test_mmpretrain_regnet_checkpoint_loads(tmp_path):
     """mmpretrain's RegNet classifiers (``backbone.*``) are our layout already."""
     from mmpretrain.models.backbones import RegNet as PretrainRegNet
-    ref = randomize_(PretrainRegNet('regnetx_400mf', out_indices=(0, 1, 2, 3)), seed=6)
+    ref = randomize_(PretrainRegNet('regnetx_400mf', out_indices=(0, 1, 2, 3)), 6,
+                    **REGNET_RANDOM)
     path = tmp_path / 'mmpretrain.pth'
     torch.save({'meta': {}, 'state_dict': {f'backbone.{k}': v for k, v in
                                            ref.state_dict().items()}}, path)
@@ -331,7 +215,7 @@ def test_mmpretrain_regnet_checkpoint_loads(tmp_path):
 
 @pytest.mark.parametrize('arch', ['regnetx_200mf', 'regnety_400mf'])
 def test_pycls_round_trip(arch, tmp_path):
-    ref = random_timm(ZOO[arch][0], seed=5)
+    ref = timm_regnet(ZOO[arch][0], seed=5)
     pycls_sd = timm_to_pycls(ref.state_dict())
     assert 's1.b1.f.a.weight' in pycls_sd and 's1.b1.proj.weight' in pycls_sd
     assert ('s1.b1.f.se.f_ex.0.weight' in pycls_sd) == arch.startswith('regnety')
@@ -420,7 +304,7 @@ def test_norm_eval_keeps_bn_stats(norm_eval):
 
 def test_with_cp_same_outputs_and_gradients():
     plain, ckpt = _small(), _small(with_cp=True)
-    ckpt.load_state_dict(randomize_(plain).state_dict())
+    ckpt.load_state_dict(randomize_(plain, **REGNET_RANDOM).state_dict())
     x1, x2 = image(batch=2).requires_grad_(), image(batch=2).requires_grad_()
     outs = [m.train()(x) for m, x in ((plain, x1), (ckpt, x2))]
     for a, b in zip(*outs):
@@ -501,13 +385,13 @@ def test_wrong_arch_checkpoint_names_both_archs(tmp_path):
 
 
 def test_timm_file_loads_through_init_cfg(tmp_path):
-    ref = random_timm('regnety_002', seed=7)
+    ref = timm_regnet('regnety_002', seed=7)
     torch.save({'state_dict': ref.state_dict()}, tmp_path / 'timm.pth')
     model = _small(out_indices=(0, 1, 2, 3))
     model.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'timm.pth'))
     model.init_weights()
     x = image()
     with torch.no_grad():
-        expected = timm_forward(ref, x)[1]
+        expected = timm_regnet_outputs(ref, x)[1]
         for a, b in zip(model.eval()(x.flip(1)), expected):
             assert max_diff(a, b) <= TOL
