@@ -1,0 +1,26 @@
+# Faster R-CNN + FPN, 1x COCO schedule, ReXNet-1.0 backbone (ImageNet init).
+# Inherits mmdet's R-50 config and swaps the backbone: FPN reads the stride
+# 4/8/16/32 block outputs (taps 1-4: 38, 61, 128, 185 channels). Like mmdet's
+# ResNet recipe, BN statistics are frozen (norm_eval) and the stem plus the
+# stages up to stride 4 (frozen_stages=2) are not trained. ReXNet's ImageNet
+# weights take RGB input with ImageNet mean/std: mmdet's default preprocessor.
+# Paper (ReXNet, COCO val2017): 38.5 box AP, 20.7M params.
+#
+# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (README "Checkpoints";
+# train from scratch with --cfg-options model.backbone.init_cfg=None).
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='ReXNet',
+        widen_factor=1.0,
+        out_indices=(1, 2, 3, 4),
+        frozen_stages=2,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),
+    neck=dict(in_channels=[38, 61, 128, 185]))

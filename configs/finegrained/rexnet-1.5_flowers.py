@@ -1,0 +1,9 @@
+_base_ = [
+    './_base_/models/rexnet-1.5.py',
+    './_base_/datasets/flowers.py',
+    './_base_/schedules/finetune_sgd.py',
+    './_base_/default_runtime.py',
+]
+# re-initialised classifier for the dataset's 102 classes
+model = dict(head=dict(num_classes=102))
+data_preprocessor = dict(num_classes=102)

@@ -1,0 +1,218 @@
+"""COCO detection / instance segmentation configs of rexnet_mm.
+
+Independent references used here:
+* mmdet's own ``init_detector`` builds every shipped config (not demo copies);
+* the channels of the backbone built from each config (the FPN/SSD neck must read
+  exactly what the backbone emits) and REFERENCE.md's numbers (ReXNet tap widths,
+  the paper's 20.7M parameters of Faster R-CNN + FPN with ReXNet-1.0);
+* real training and testing through tools/train.py and tools/test.py on generated
+  COCO data, scored by mmdet's CocoMetric;
+* a checkpoint written at the path a config names is what the backbone holds after
+  ``init_weights`` (the ImageNet init path users rely on).
+"""
+import glob
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import rexnet_mm  # noqa: F401
+from rexnet_mm.datasets.synthetic_coco import CLASSES, generate
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DET = osp.join(ROOT, 'configs', 'detection')
+SSDLITE = osp.join(ROOT, 'configs', 'ssdlite_rexnet.py')
+RCNN = sorted(glob.glob(osp.join(DET, 'faster-rcnn', '*.py')) +
+              glob.glob(osp.join(DET, 'mask-rcnn', '*.py')))
+SHIPPED = [SSDLITE] + RCNN
+# expected ImageNet checkpoint and backbone channels, by backbone in the file name
+BACKBONES = {
+    'rexnet-1.0': ('checkpoints/rexnet_1.0_imagenet.pth', (38, 61, 128, 185)),
+    'rexnet-2.2': ('checkpoints/rexnet_2.2_imagenet.pth', (85, 134, 283, 406)),
+    'regnetx-3.2GF': ('checkpoints/regnetx_3.2gf_imagenet.pth', (96, 192, 432, 1008)),
+    'regnety-3.2GF': ('checkpoints/regnety_3.2gf_imagenet.pth', (72, 216, 576, 1512)),
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_config_dump(monkeypatch):
+    """The Runner pretty-prints each config with yapf (about 1 s a time on 2 cores);
+    the unformatted text is the same valid Python, so tests skip the formatting."""
+    import mmengine.config.config as config_module
+    monkeypatch.setattr(config_module, 'FormatCode', lambda text, **kwargs: (text, None))
+
+
+def _name(path):
+    return osp.splitext(osp.basename(path))[0]
+
+
+def load_tool(name):
+    """tools/<name>.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f'rexnet_mm_tools_{name}',
+                                                  osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def shapes(tmp_path_factory):
+    """2 train / 2 val images of 96 px: one training iteration at batch 2."""
+    root = str(tmp_path_factory.mktemp('shapes_coco'))
+    generate(root, num_train=2, num_val=2, size=96, seed=3)
+    return root
+
+
+def tiny_run_options(cfg_path, data_root, size=96):
+    """--cfg-options that point a shipped config at the tiny data, 1 epoch, no init."""
+    cfg = Config.fromfile(cfg_path)
+    opts = {'model.backbone.init_cfg': 'None', 'train_cfg.max_epochs': '1',
+            'train_cfg.val_begin': '100', 'default_hooks.logger.interval': '1',
+            'default_hooks.checkpoint.save_optimizer': 'False'}
+    if 'roi_head' in cfg.model:
+        # few proposals / RoIs: an untrained model's 1000 proposals and 100
+        # detections per image would make the RoI and mask heads the slowest part
+        opts.update({'model.train_cfg.rpn_proposal.nms_pre': '100',
+                     'model.train_cfg.rpn_proposal.max_per_img': '50',
+                     'model.train_cfg.rcnn.sampler.num': '32',
+                     'model.test_cfg.rpn.nms_pre': '100',
+                     'model.test_cfg.rpn.max_per_img': '50',
+                     'model.test_cfg.rcnn.max_per_img': '10'})
+        opts['model.roi_head.bbox_head.num_classes'] = str(len(CLASSES))
+        if 'mask_head' in cfg.model.roi_head:
+            opts['model.roi_head.mask_head.num_classes'] = str(len(CLASSES))
+    else:
+        opts['model.bbox_head.num_classes'] = str(len(CLASSES))
+    for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        opts.update({f'{loader}.batch_size': '2', f'{loader}.num_workers': '0',
+                     f'{loader}.persistent_workers': 'False'})
+        key, ds = f'{loader}.dataset', cfg[loader].dataset
+        if 'times' in ds:  # RepeatDataset (SSDLite)
+            opts[f'{key}.times'] = '1'
+            key, ds = f'{key}.dataset', ds.dataset
+        opts.update({f'{key}.data_root': data_root + '/',
+                     f'{key}.ann_file': f'annotations/instances_{split}.json',
+                     f'{key}.data_prefix.img': f'{split}/',
+                     f'{key}.metainfo.classes': '(' + ','.join(CLASSES) + ')'})
+        for i, step in enumerate(ds.pipeline):
+            if step['type'] == 'Resize':
+                opts[f'{key}.pipeline.{i}.scale'] = f'({size},{size})'
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        opts[f'{evaluator}.ann_file'] = osp.join(data_root, 'annotations',
+                                                 'instances_val.json')
+    return [f'{k}={v}' for k, v in opts.items()]
+
+
+# --------------------------------------------------------------------------- build
+
+@pytest.mark.parametrize('cfg_path', SHIPPED, ids=_name)
+def test_shipped_config_builds_with_init_detector(cfg_path):
+    from mmdet.apis import init_detector
+
+    cfg = Config.fromfile(cfg_path)
+    assert cfg.default_scope == 'mmdet'
+    assert 'rexnet_mm' in cfg.custom_imports['imports']
+    backbone = next(k for k in BACKBONES if k in _name(cfg_path)) if cfg_path != SSDLITE \
+        else 'rexnet-1.0'
+    ckpt, taps = BACKBONES[backbone]
+    # every config names where its ImageNet weights are expected
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained', checkpoint=ckpt)
+
+    model = init_detector(cfg_path, device='cpu')  # mmdet disables init_cfg itself
+    assert type(model.backbone).__module__.startswith('rexnet_mm.')
+    if cfg_path == SSDLITE:
+        # ReXNet-1.0 tapped at stride 16 (block 10) and on the 1280 head conv
+        assert model.backbone.out_channels == (128, 1280)
+        assert tuple(cfg.model.neck.in_channels) == (128, 1280)
+        assert tuple(cfg.model.bbox_head.in_channels[:2]) == (128, 1280)
+        feats = model.extract_feat(torch.zeros(1, 3, 320, 320))
+        assert [f.shape[-1] for f in feats] == [20, 10, 5, 3, 2, 1]  # strides 16..320
+    else:
+        assert model.backbone.out_channels == taps
+        assert tuple(cfg.model.neck.in_channels) == taps
+        feats = model.extract_feat(torch.zeros(1, 3, 64, 64))
+        assert len(feats) == 5 and all(f.shape[1] == 256 for f in feats)
+    if cfg.model.backbone.type == 'PyclsRegNet':  # pycls weights are BGR
+        assert cfg.model.data_preprocessor.bgr_to_rgb is False
+    else:  # ReXNet weights are RGB with ImageNet statistics
+        assert cfg.model.data_preprocessor.bgr_to_rgb is True
+        assert cfg.model.data_preprocessor.mean == [123.675, 116.28, 103.53]
+
+
+def test_faster_rcnn_rexnet_params_match_paper():
+    """ReXNet paper: Faster R-CNN + FPN with ReXNet-1.0 has 20.7M parameters."""
+    from mmdet.apis import init_detector
+
+    model = init_detector(osp.join(DET, 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py'),
+                          device='cpu')
+    backbone = model.backbone
+    unused = sum(p.numel() for name in backbone.layers[backbone.num_used_layers:]
+                 for p in getattr(backbone, name).parameters())
+    assert unused == 185 * 1280 + 2 * 1280  # the 1280-ch head conv: FPN reads taps 1-4
+    used = sum(p.numel() for p in model.parameters()) - unused
+    assert abs(used / 1e6 - 20.7) < 0.1, used  # 80 COCO classes
+
+
+def test_pretrained_weights_load_from_config_path(tmp_path):
+    """The backbone's init_cfg loads a (converted) ImageNet checkpoint."""
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    from rexnet_mm.converters import save_checkpoint
+    from rexnet_mm.models.backbones.rexnet import ReXNet
+
+    ref = ReXNet(out_indices=(0, 1, 2, 3, 4, 5))
+    for p in ref.parameters():
+        torch.nn.init.normal_(p)
+    ckpt = str(tmp_path / 'rexnet_1.0_imagenet.pth')
+    save_checkpoint({f'backbone.{k}': v for k, v in ref.state_dict().items()}, ckpt, {})
+    cfg = Config.fromfile(SSDLITE)
+    cfg.model.backbone.init_cfg.checkpoint = ckpt
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ours = model.backbone.state_dict()
+    for k, v in ref.state_dict().items():
+        assert torch.equal(ours[k], v), k
+
+
+def test_missing_imagenet_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no checkpoints/ here
+    train = load_tool('train')
+    cfg = osp.join(DET, 'mask-rcnn', 'mask-rcnn_rexnet-2.2_fpn_1x_coco.py')
+    with pytest.raises(SystemExit) as exc:
+        train.main([cfg, '--work-dir', str(tmp_path / 'wd')])
+    msg = str(exc.value.code)
+    assert '\n' not in msg
+    for part in ('checkpoints/rexnet_2.2_imagenet.pth', 'tools/convert_checkpoint.py',
+                 '--cfg-options model.backbone.init_cfg=None'):
+        assert part in msg, msg
+    assert not (tmp_path / 'wd').exists() or not list((tmp_path / 'wd').rglob('*.pth'))
+
+
+# --------------------------------------------------------------------------- run
+
+@pytest.mark.parametrize('cfg_path', SHIPPED, ids=_name)
+def test_config_trains_one_iter_and_tests(cfg_path, shapes, tmp_path):
+    train, test = load_tool('train'), load_tool('test')
+    opts = tiny_run_options(cfg_path, shapes)
+    wd = str(tmp_path / 'wd')
+    runner = train.main([cfg_path, '--work-dir', wd, '--cfg-options', *opts])
+    assert runner.iter == 1 and runner.epoch == 1
+    ckpt = osp.join(wd, 'epoch_1.pth')
+    assert osp.isfile(ckpt)
+    prefix = str(tmp_path / 'res')
+    metrics = test.main([cfg_path, ckpt, '--work-dir', wd, '--json-prefix', prefix,
+                         '--out', str(tmp_path / 'res.pkl'), '--cfg-options', *opts])
+    assert 'coco/bbox_mAP' in metrics
+    with open(prefix + '.bbox.json') as f:
+        results = json.load(f)
+    assert isinstance(results, list)
+    assert all(r['image_id'] in (1, 2) and r['category_id'] in (1, 2, 3, 4) for r in results)
+    assert osp.getsize(str(tmp_path / 'res.pkl')) > 0
+    if 'mask-rcnn' in cfg_path:
+        assert 'coco/segm_mAP' in metrics and osp.isfile(prefix + '.segm.json')
