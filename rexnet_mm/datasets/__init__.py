@@ -1,0 +1,1 @@
+"""Embedded, deterministic datasets: COCO shapes and fine-grained birds."""
