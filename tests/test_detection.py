@@ -157,6 +157,27 @@ def test_faster_rcnn_rexnet_params_match_paper():
     assert abs(used / 1e6 - 20.7) < 0.1, used  # 80 COCO classes
 
 
+def test_get_flops_agrees_with_mmdet_and_the_paper():
+    """tools/analysis/get_flops.py: our RegNetX-3.2GF Faster R-CNN is mmdet's own
+    config's model (same params and FLOPs); ReXNet-1.0 Faster R-CNN counts the
+    paper's 20.7M, with the unused 1280-channel head conv reported apart."""
+    tool = load_tool('analysis/get_flops')
+    shape = (128, 192)
+    ours = tool.complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py'),
+                           shape)
+    peer = tool.complexity('mmdet::regnet/faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py', shape)
+    assert ours['params'] == peer['params'] and ours['unused_params'] == 0
+    # RoI-head FLOPs follow the number of proposals (random weights): compare the rest
+    for part in ('backbone_flops', 'neck_flops'):
+        assert ours[part] == peer[part] and ours[part] > 1e8, part
+    rex = tool.complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py'),
+                          shape)
+    assert rex['unused_params'] == 185 * 1280 + 2 * 1280
+    assert abs(rex['params'] / 1e6 - 20.7) < 0.1
+    with pytest.raises(FileNotFoundError, match='no such config in mmdet'):
+        tool.complexity('mmdet::regnet/nope.py')
+
+
 def test_pretrained_weights_load_from_config_path(tmp_path):
     """The backbone's init_cfg loads a (converted) ImageNet checkpoint."""
     from mmdet.registry import MODELS
@@ -216,3 +237,42 @@ def test_config_trains_one_iter_and_tests(cfg_path, shapes, tmp_path):
     assert osp.getsize(str(tmp_path / 'res.pkl')) > 0
     if 'mask-rcnn' in cfg_path:
         assert 'coco/segm_mAP' in metrics and osp.isfile(prefix + '.segm.json')
+
+
+# --------------------------------------------------------------------------- learning
+
+def test_demo_config_learns_shapes(tmp_path):
+    """The demo config (configs/detection/demo) really learns: 120 iterations from
+    scratch on 16 generated 96 px images lower the loss below 40% of its start and
+    reach bbox AP@0.5 >= 0.6 on those images, scored by tools/coco_eval.py
+    (pycocotools). Measured here: loss 9.6 -> 0.46, AP@0.5 0.937, in about 30 s."""
+    demo = osp.join(DET, 'demo', 'ssdlite_rexnet_shapes.py')
+    data = str(tmp_path / 'shapes')
+    generate(data, num_train=16, num_val=1, size=96, seed=0)
+    opts = ['train_cfg.max_epochs=60', 'train_cfg.val_begin=1000',
+            'param_scheduler.0.end=20', 'param_scheduler.1.T_max=60',
+            'param_scheduler.1.end=60', 'default_hooks.logger.interval=2',
+            'default_hooks.checkpoint.interval=60',
+            'default_hooks.checkpoint.save_optimizer=False']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{loader}.batch_size=8', f'{loader}.num_workers=0',
+                 f'{loader}.persistent_workers=False', f'{loader}.dataset.data_root={data}/',
+                 f'{loader}.dataset.ann_file=annotations/instances_train.json',
+                 f'{loader}.dataset.data_prefix.img=train/']
+    train_ann = osp.join(data, 'annotations', 'instances_train.json')
+    opts += [f'val_evaluator.ann_file={train_ann}', f'test_evaluator.ann_file={train_ann}']
+    for loader, pipeline in (('train_dataloader', 'train_pipeline'),
+                             ('test_dataloader', 'test_pipeline')):
+        resize = [s['type'] for s in Config.fromfile(demo)[pipeline]].index('Resize')
+        opts.append(f'{loader}.dataset.pipeline.{resize}.scale=(96,96)')
+    wd = str(tmp_path / 'wd')
+    runner = load_tool('train').main([demo, '--work-dir', wd, '--cfg-options', *opts])
+    assert runner.iter == 120
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert losses[-10:].mean() < 0.4 * losses[:4].mean(), (losses[:4], losses[-10:])
+    prefix = str(tmp_path / 'res')
+    load_tool('test').main([demo, osp.join(wd, 'epoch_60.pth'), '--work-dir', wd,
+                            '--json-prefix', prefix, '--cfg-options', *opts])
+    stats = load_tool('coco_eval').main([train_ann, '--bbox', prefix + '.bbox.json',
+                                         '--min-ap50', '0.6'])
+    assert stats['bbox'][1] >= 0.6

@@ -91,6 +91,27 @@ def test_generator_is_deterministic_and_exact(tmp_path):
         assert union.max() == 1  # instances do not overlap
 
 
+def test_generator_rotation_bound():
+    """``max_rotation`` bounds the turn of each shape: a square turned by t fills
+    1 / (cos t + sin t)^2 of its box (1 upright, 0.5 at 45 degrees)."""
+    from rexnet_mm.datasets.synthetic_coco import polygon_area, render_image
+
+    def square_fill(max_rotation, n=60):
+        fills = []
+        for i in range(n):
+            _, objects = render_image(np.random.default_rng(i), 96, max_rotation=max_rotation)
+            for o in objects:
+                if CLASSES[o['label']] == 'square':
+                    x0, y0, x1, y1 = o['bbox']
+                    fills.append(polygon_area(o['polygon']) / ((x1 - x0) * (y1 - y0)))
+        return np.array(fills)
+
+    bound = 1 / (np.cos(np.deg2rad(25)) + np.sin(np.deg2rad(25))) ** 2  # 0.566
+    assert np.allclose(square_fill(0), 1)
+    assert square_fill(25).min() >= bound - 1e-6
+    assert square_fill(180).min() < bound  # any turn: some squares near 45 degrees
+
+
 def test_generator_never_overwrites(tmp_path, capsys):
     out = str(tmp_path / 'd')
     assert generate(out, 2, 1, size=48)['created']

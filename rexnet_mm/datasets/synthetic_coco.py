@@ -1,9 +1,9 @@
 """Embedded, deterministic COCO-format detection / instance-segmentation data.
 
 "Shapes COCO": every image holds 1-4 non-overlapping solid shapes of four
-classes (``circle``, ``square``, ``triangle``, ``cross``) in random colours,
-sizes and rotations, on a textured background (smooth noise, stripes, a
-checkerboard or a gradient, with pixel noise). Each object is a polygon; the
+classes (``circle``, ``square``, ``triangle``, ``cross``) in random colours and
+sizes, turned by up to +-25 degrees, on a textured background (smooth noise,
+stripes, a checkerboard or a gradient of two nearby colours, with pixel noise). Each object is a polygon; the
 same polygon is painted into the image and written as its COCO ``segmentation``,
 so boxes and instance masks are exact.
 
@@ -38,7 +38,7 @@ BACKGROUNDS = ('noise', 'stripes', 'checker', 'gradient')
 SPLITS = ('train', 'val')
 
 _INFO_FILE = 'synthetic_info.json'
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 
 def metainfo():
@@ -97,8 +97,12 @@ def _colour(rng, value_range=(0.25, 1.0), sat_range=(0.3, 1.0)):
     return np.array(rgb) * 255
 
 
-def background(rng, size):
-    """A textured (H, W, 3) float background in [0, 255]."""
+def background(rng, size, contrast=60.0):
+    """A textured (H, W, 3) float background in [0, 255].
+
+    The texture blends two colours at most ``contrast`` apart per channel, so it is
+    visible but weaker than the objects (whose colours differ from it by more).
+    """
     kind = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
     yy, xx = np.mgrid[0:size, 0:size] / size
     if kind == 'noise':  # smooth blobs: coarse noise, bilinear upsampling
@@ -117,7 +121,8 @@ def background(rng, size):
         theta = rng.uniform(0, 2 * np.pi)
         t = xx * np.cos(theta) + yy * np.sin(theta)
         t = (t - t.min()) / max(t.max() - t.min(), 1e-6)
-    c0, c1 = _colour(rng, (0.2, 0.9), (0.0, 0.6)), _colour(rng, (0.2, 0.9), (0.0, 0.6))
+    c0 = _colour(rng, (0.2, 0.9), (0.0, 0.6))
+    c1 = np.clip(c0 + rng.uniform(-contrast, contrast, 3), 0, 255)
     img = c0 + (c1 - c0) * t[..., None]
     return img + rng.normal(0, 8, img.shape)
 
@@ -140,8 +145,8 @@ def _overlaps(box, boxes, margin):
                and b[1] < y1 + margin for b in boxes)
 
 
-def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3)):
-    """One image and its objects.
+def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3), max_rotation=25.0):
+    """One image and its objects (shapes turned by up to ``max_rotation`` degrees).
 
     Returns ``(image uint8 (size, size, 3), objects)`` where each object is a
     dict with ``label`` (0-based), ``polygon`` (N, 2) and ``bbox`` (x0, y0, x1, y1).
@@ -153,7 +158,8 @@ def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3)):
         for _attempt in range(30):
             radius = rng.uniform(*radius_range) * size
             cx, cy = rng.uniform(radius, size - radius, size=2)
-            poly = place_polygon(CLASSES[label], cx, cy, radius, rng.uniform(0, 2 * np.pi))
+            angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))
+            poly = place_polygon(CLASSES[label], cx, cy, radius, angle)
             box = (*poly.min(0), *poly.max(0))
             if not _overlaps(box, boxes, margin=2):
                 break
@@ -209,7 +215,7 @@ def _prepare_root(root, info):
 
 
 def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
-             ext='jpg'):
+             ext='jpg', max_rotation=25.0):
     """Write the dataset to ``out`` (idempotent: an identical one is kept).
 
     Returns a dict with ``root``, ``classes``, the annotation files
@@ -222,7 +228,7 @@ def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
         raise ValueError(f'size must be at least 32 pixels, got {size}')
     info = dict(generator='rexnet_mm.datasets.synthetic_coco', version=_FORMAT_VERSION,
                 classes=list(CLASSES), num_train=num_train, num_val=num_val, size=size,
-                seed=seed, max_objects=max_objects, ext=ext)
+                seed=seed, max_objects=max_objects, ext=ext, max_rotation=max_rotation)
     result = dict(root=out, classes=CLASSES,
                   train_ann=osp.join(out, 'annotations', 'instances_train.json'),
                   val_ann=osp.join(out, 'annotations', 'instances_val.json'),
@@ -236,7 +242,8 @@ def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
         os.makedirs(osp.join(out, split), exist_ok=True)
         images, anns = [], []
         for index in range(count):
-            img, objects = render_image(_rng(seed, split, index), size, max_objects)
+            img, objects = render_image(_rng(seed, split, index), size, max_objects,
+                                        max_rotation=max_rotation)
             name = f'{index:06d}.{ext}'
             pil = Image.fromarray(img)
             if ext == 'jpg':
@@ -267,12 +274,14 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=128, help='image side in pixels')
     parser.add_argument('--max-objects', type=int, default=4)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--max-rotation', type=float, default=25.0,
+                        help='shapes are turned by up to this many degrees (180: any)')
     parser.add_argument('--ext', choices=('png', 'jpg'), default='jpg',
                         help='jpg (quality 95, 4:4:4) keeps the dataset small; png is lossless')
     args = parser.parse_args(argv)
     try:
         res = generate(args.out, args.train, args.val, args.size, args.seed,
-                       args.max_objects, args.ext)
+                       args.max_objects, args.ext, args.max_rotation)
     except (FileExistsError, ValueError) as exc:
         sys.exit(f'error: {exc}')
     state = 'wrote' if res['created'] else 'already present (same settings), kept'

@@ -3,11 +3,17 @@
 
     python tools/analysis/get_flops.py CONFIG [CONFIG ...] [--shape H W]
 
+CONFIG is a file or a toolbox's own config, e.g. ``mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``
+(a peer measured by the same code in the same run).
+
 FLOPs are counted by mmengine's analyzer (fvcore convention: one multiply-add
 counts as one FLOP, i.e. the numbers are MACs) on one image through the model's
 ``_forward`` (what mmdet's tools/analysis_tools/get_flops.py measures). The
 default input is the config's test resize: 320x320 for SSDLite, 800x1333 for
 the 1x R-CNN configs. Backbone init_cfg is ignored (no checkpoint needed).
+Two-stage FLOPs include the RoI heads on the proposals the RPN keeps (1000 at
+full size; fewer on small inputs). Parameters are those of the modules the forward pass runs; layers that are built
+but never run (ReXNet's 1280-channel head conv under FPN) are listed apart.
 """
 import argparse
 import os
@@ -28,18 +34,39 @@ def default_shape(cfg):
     return 800, 1333
 
 
+def load_config(cfg_path):
+    """A config from a file, or from an installed toolbox as ``'mmdet::path/in/configs.py'``."""
+    from mmengine.config import Config
+
+    if '::' in cfg_path and not osp.isfile(cfg_path):
+        from mmengine.config.utils import _get_package_and_cfg_path
+        from mmengine.utils import get_installed_path
+
+        try:
+            package, rel = _get_package_and_cfg_path(cfg_path)
+        except ValueError:
+            raise FileNotFoundError(f'{cfg_path!r}: write a toolbox config as '
+                                    f"'mmdet::folder/name.py'") from None
+        path = osp.join(get_installed_path(package), '.mim', 'configs', rel)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{cfg_path!r}: no such config in {package} ({path})')
+        return Config.fromfile(path)
+    if not osp.isfile(cfg_path):
+        raise FileNotFoundError(f'{cfg_path!r}: no such config file')
+    return Config.fromfile(cfg_path)
+
+
 def complexity(cfg_path, shape=None):
     """``dict(params, flops, backbone_params, shape)`` of one config."""
     import torch
     from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample
     from mmengine.analysis import FlopAnalyzer
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import rexnet_mm  # noqa: F401
 
-    cfg = Config.fromfile(cfg_path)
+    cfg = load_config(cfg_path)
     cfg.model.backbone.init_cfg = None
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model).eval()
@@ -56,9 +83,20 @@ def complexity(cfg_path, shape=None):
         flops.unsupported_ops_warnings(False)
         flops.uncalled_modules_warnings(False)
         total = flops.total()
-    return dict(params=sum(p.numel() for p in model.parameters()),
-                backbone_params=sum(p.numel() for p in model.backbone.parameters()),
-                flops=total, shape=(ph, pw))
+        by_module = flops.by_module()
+        uncalled = flops.uncalled_modules()
+    # parameters of modules the forward pass never runs (e.g. ReXNet's 1280-channel head
+    # conv when FPN reads only the stride 4-32 taps) are built but not part of the detector
+    idle = [n for n in uncalled if not any(n.startswith(u + '.') for u in uncalled)]
+    modules = dict(model.named_modules())
+    unused = sum(p.numel() for n in idle for p in modules[n].parameters())
+    unused_backbone = sum(p.numel() for n in idle if n.startswith('backbone.')
+                          for p in modules[n].parameters())
+    return dict(params=sum(p.numel() for p in model.parameters()) - unused,
+                backbone_params=sum(p.numel() for p in model.backbone.parameters())
+                - unused_backbone,
+                unused_params=unused, flops=total, shape=(ph, pw),
+                backbone_flops=by_module['backbone'], neck_flops=by_module.get('neck', 0))
 
 
 def main(argv=None):
@@ -66,13 +104,18 @@ def main(argv=None):
     parser.add_argument('configs', nargs='+')
     parser.add_argument('--shape', nargs=2, type=int, metavar=('H', 'W'))
     args = parser.parse_args(argv)
-    print(f'| config | input | params (M) | backbone params (M) | GFLOPs |')
-    print(f'|---|---|---|---|---|')
+    print('| config | input | params (M) | backbone params (M) | GFLOPs | built, unused (M) |')
+    print('|---|---|---|---|---|---|')
     for path in args.configs:
-        r = complexity(path, args.shape)
-        print(f'| {osp.splitext(osp.basename(path))[0]} | {r["shape"][0]}x{r["shape"][1]} | '
+        try:
+            r = complexity(path, args.shape)
+        except FileNotFoundError as exc:
+            sys.exit(f'error: {exc}')
+        name = osp.splitext(osp.basename(path))[0]
+        name = f'{path.split("::")[0]}::{name}' if '::' in path else name
+        print(f'| {name} | {r["shape"][0]}x{r["shape"][1]} | '
               f'{r["params"] / 1e6:.2f} | {r["backbone_params"] / 1e6:.2f} | '
-              f'{r["flops"] / 1e9:.1f} |', flush=True)
+              f'{r["flops"] / 1e9:.1f} | {r["unused_params"] / 1e6:.2f} |', flush=True)
 
 
 if __name__ == '__main__':
