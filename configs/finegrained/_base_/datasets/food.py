@@ -5,9 +5,11 @@
 # Recipe (README, "Fine-grained transfer"): 224px crops -- texture-level cues at
 # ImageNet scale; the large train set needs few epochs; 20 epochs
 # at a total batch of 64 with 1 warm-up epochs, then cosine decay to 0.
+_base_ = './finegrained_224.py'
+
 dataset_type = 'Food101'
 data_root = 'data/food-101'
-
+# stronger scale augmentation than the other 224px sets (crops down to 8%)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.08, 1.0),
@@ -15,35 +17,12 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow',
-         interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='PackInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, split='train',
-                 pipeline=train_pipeline),
-)
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, split='test',
-                 pipeline=test_pipeline),
-)
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                                     pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, split='test'))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
 
-train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=2)
+train_cfg = dict(max_epochs=20, val_interval=2)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),

@@ -8,6 +8,8 @@
 # The recipe is the fine-grained one scaled to 64 px and a CPU: mild crops (the
 # crown must stay in view), flips (every class attribute is mirror-symmetric),
 # no colour jitter (hue is a class attribute).
+_base_ = './finegrained.py'
+
 dataset_type = 'CUB'
 data_root = 'data/synthetic_birds'
 
@@ -25,28 +27,18 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=64),
     dict(type='PackInputs'),
 ]
-
 train_dataloader = dict(
-    batch_size=32,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
-                 pipeline=train_pipeline),
-)
+                 pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='test',
-                 pipeline=test_pipeline),
-)
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
 
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=10)
+train_cfg = dict(max_epochs=30, val_interval=10)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
