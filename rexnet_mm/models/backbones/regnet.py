@@ -18,12 +18,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import register_model
+from .base import StagedBackbone
 
 #: (w0, wa, wm, depth, group width) of the pycls zoo; X has no SE, Y has se_ratio 0.25.
 _ZOO = {
@@ -200,7 +198,7 @@ class RegNetBottleneck(nn.Module):
 
 
 @register_model(name='PyclsRegNet', aliases=('RegNet',))
-class PyclsRegNet(BaseModule):
+class PyclsRegNet(StagedBackbone):
     """RegNetX / RegNetY backbone covering the pycls zoo (200MF-32GF).
 
     Registered as ``PyclsRegNet`` in mmdet, mmseg and mmpretrain (whose own ``RegNet``
@@ -233,6 +231,7 @@ class PyclsRegNet(BaseModule):
     """
 
     arch_settings = ARCH_SETTINGS
+    weights_family = 'regnet'
 
     def __init__(self, arch, in_channels=3, stem_channels=32, strides=(2, 2, 2, 2),
                  dilations=(1, 1, 1, 1), out_indices=(0, 1, 2, 3), frozen_stages=-1,
@@ -242,9 +241,6 @@ class PyclsRegNet(BaseModule):
         if style != 'pytorch':
             raise ValueError(f"PyclsRegNet has pycls' block (stride on the 3x3 conv, "
                              f"style='pytorch'); style={style!r} is not supported")
-        if init_cfg is None:
-            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg=init_cfg)
         self.arch_name, self.arch = resolve_arch(arch)
         plan = arch_stages(self.arch)
@@ -307,35 +303,18 @@ class PyclsRegNet(BaseModule):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self):
-        frozen = [self.conv1, self.norm1] if self.frozen_stages >= 0 else []
-        frozen += [getattr(self, n) for n in self.res_layers[:max(self.frozen_stages, 0)]]
-        # unused trailing stages get no gradient either (keeps DDP happy)
-        frozen += [getattr(self, n) for n in self.res_layers[self.num_used_stages:]]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+    def stem_modules(self):
+        return [self.conv1, self.norm1]
 
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+    def stage_names(self):
+        return self.res_layers
+
+    def num_used(self):
+        return self.num_used_stages
 
     def init_weights(self):
-        cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from ...converters import load_backbone_weights
-            load_backbone_weights(self, cfg['checkpoint'], 'regnet',
-                                  logger=MMLogger.get_current_instance())
-            self._is_init = True
-            return
         super().init_weights()
-        if self.zero_init_residual:
+        if self.pretrained_checkpoint is None and self.zero_init_residual:
             for name in self.res_layers:
                 for block in getattr(self, name):
                     constant_init(block.norm3, 0)

@@ -25,11 +25,9 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import register_model
+from .base import StagedBackbone
 
 #: Blocks per stage and the stride of each stage's first block.
 STAGE_BLOCKS = (1, 2, 2, 3, 3, 5)
@@ -152,7 +150,7 @@ class LinearBottleneck(nn.Module):
 
 
 @register_model()
-class ReXNet(BaseModule):
+class ReXNet(StagedBackbone):
     """ReXNet V1 and ReXNet-lite backbone.
 
     Args:
@@ -177,13 +175,12 @@ class ReXNet(BaseModule):
     Stages after the last requested tap are neither run nor trained.
     """
 
+    weights_family = 'rexnet'
+
     def __init__(self, widen_factor=1.0, arch='v1', out_indices=(1, 2, 3, 4),
                  frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True),
                  act_cfg=None, dw_act_cfg=dict(type='ReLU6'), norm_eval=False,
                  with_cp=False, init_cfg=None):
-        if init_cfg is None:
-            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg=init_cfg)
         if arch not in ARCH_SETTINGS:
             raise KeyError(f'unknown ReXNet arch {arch!r}: use one of {sorted(ARCH_SETTINGS)}')
@@ -238,34 +235,14 @@ class ReXNet(BaseModule):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self):
-        frozen = [self.conv1] if self.frozen_stages >= 0 else []
-        frozen += [getattr(self, n) for n in self.layers[:max(self.frozen_stages, 0)]]
-        # unused trailing modules get no gradient either (keeps DDP happy)
-        frozen += [getattr(self, n) for n in self.layers[self.num_used_layers:]]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+    def stem_modules(self):
+        return [self.conv1]
 
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+    def stage_names(self):
+        return self.layers
 
-    def init_weights(self):
-        cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from ...converters import load_backbone_weights
-            load_backbone_weights(self, cfg['checkpoint'], 'rexnet',
-                                  logger=MMLogger.get_current_instance())
-            self._is_init = True
-            return
-        super().init_weights()
+    def num_used(self):
+        return self.num_used_layers
 
     def describe(self):
         return f'ReXNet-{self.widen_factor:g} ({self.arch})'
