@@ -245,3 +245,20 @@ def regnet_mmdet_parity(arch, seed=3, x=None):
     with torch.no_grad():
         diffs = [max_diff(a, b) for a, b in zip(ours(x), ref(x))]
     return dict(format=fmt, same_keys=same_keys, stages=diffs)
+
+
+def load_tool(name):
+    """``tools/<name>.py`` of the source checkout as a module (tools/ is not a package),
+    e.g. ``load_tool('train').main([...])`` or ``load_tool('analysis/get_flops')``."""
+    import importlib.util
+    import os.path as osp
+
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', f'{name}.py')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} not found: load_tool needs the source checkout '
+                                f'(pip install -e .)')
+    spec = importlib.util.spec_from_file_location(
+        'rexnet_mm_tools_' + name.replace('/', '_'), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

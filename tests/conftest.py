@@ -11,3 +11,12 @@ def _isolate_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(before)
+
+
+@pytest.fixture
+def fast_config_dump(monkeypatch):
+    """The Runner pretty-prints each config with yapf (about 1 s a time on 2 cores);
+    the unformatted text is the same valid Python, so Runner-heavy tests skip the
+    formatting (``pytestmark = pytest.mark.usefixtures('fast_config_dump')``)."""
+    import mmengine.config.config as config_module
+    monkeypatch.setattr(config_module, 'FormatCode', lambda text, **kwargs: (text, None))

@@ -11,7 +11,6 @@ Independent references used here:
   ``init_weights`` (the ImageNet init path users rely on).
 """
 import glob
-import importlib.util
 import json
 import os.path as osp
 
@@ -21,6 +20,7 @@ from mmengine.config import Config
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.datasets.synthetic_coco import CLASSES, generate
+from rexnet_mm.testing import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DET = osp.join(ROOT, 'configs', 'detection')
@@ -37,25 +37,11 @@ BACKBONES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_config_dump(monkeypatch):
-    """The Runner pretty-prints each config with yapf (about 1 s a time on 2 cores);
-    the unformatted text is the same valid Python, so tests skip the formatting."""
-    import mmengine.config.config as config_module
-    monkeypatch.setattr(config_module, 'FormatCode', lambda text, **kwargs: (text, None))
+pytestmark = pytest.mark.usefixtures('fast_config_dump')
 
 
 def _name(path):
     return osp.splitext(osp.basename(path))[0]
-
-
-def load_tool(name):
-    """tools/<name>.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f'rexnet_mm_tools_{name}',
-                                                  osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')

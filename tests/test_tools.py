@@ -9,7 +9,6 @@ Independent references used here:
 * torchrun with 2 processes (gloo, CPU) must split the data between ranks;
 * the generator's polygons rasterised by pycocotools against its boxes and areas.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -23,6 +22,7 @@ import torch
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.datasets.synthetic_coco import CLASSES, generate, main as gen_main
+from rexnet_mm.testing import load_tool
 from rexnet_mm.visualization import draw_detections, plot_loss_curve, read_scalars
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -30,20 +30,7 @@ DEMO = osp.join(ROOT, 'configs', 'detection', 'demo', 'ssdlite_rexnet_shapes.py'
 PY = sys.executable
 
 
-@pytest.fixture(autouse=True)
-def _fast_config_dump(monkeypatch):
-    """The Runner pretty-prints each config with yapf (about 1 s a time on 2 cores);
-    the unformatted text is the same valid Python, so tests skip the formatting."""
-    import mmengine.config.config as config_module
-    monkeypatch.setattr(config_module, 'FormatCode', lambda text, **kwargs: (text, None))
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'rexnet_mm_tools_{name}',
-                                                  osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+pytestmark = pytest.mark.usefixtures('fast_config_dump')
 
 
 @pytest.fixture(scope='module')

@@ -54,24 +54,15 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _load_tool(name):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(f'rexnet_mm_tools_{name}',
-                                                  osp.join(HERE, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def pretrain(args, shapes_root, work_dir):
     """Pre-train the classifier on the shapes; returns the final state dict."""
-    train = _load_tool('train')
+    import train  # tools/train.py (tools/ is on sys.path when a tool runs)
     cfg = train.load_config(PRETRAIN_CONFIG, None, 'none', work_dir)
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].dataset.data_root = shapes_root
         cfg[name].num_workers = args.num_workers
         cfg[name].persistent_workers = args.num_workers > 0
-    transfer = _load_tool('transfer')
+    import transfer  # tools/transfer.py
     transfer.set_epochs(cfg, args.pretrain_epochs)
     cfg.randomness = dict(seed=args.seed, deterministic=False)
     train.set_default_dataloader_cfg(cfg, ('train_dataloader', 'val_dataloader',
@@ -142,7 +133,7 @@ def main(argv=None):
     print(f'[standin] pre-trained on shapes: val top-1 {pre_top1:.2f} '
           f'({pretrain_time:.0f}s); {ckpt} ({fmt} layout)')
 
-    transfer = _load_tool('transfer')
+    import transfer  # tools/transfer.py
     results = {}
     for init in ('pretrained', 'scratch'):
         t0 = time.time()

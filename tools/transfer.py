@@ -18,7 +18,6 @@ the dataset's classes is initialised. Training and evaluation run in mmengine's
 Runner; the final line prints the test top-1/top-5 from mmpretrain's Accuracy metric.
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -40,12 +39,10 @@ _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def _train_tools():
-    """tools/train.py as a module (shared config and runner helpers)."""
-    spec = importlib.util.spec_from_file_location(
-        'rexnet_mm_tools_train', osp.join(osp.dirname(osp.abspath(__file__)), 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tools/train.py (shared config and runner helpers), imported when first needed;
+    tools/ is on sys.path whenever a tool runs as a script."""
+    import train
+    return train
 
 
 def normalise_arch(arch):
