@@ -30,6 +30,8 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ._generated import prepare_root, save_image, write_info
+
 #: Category names; COCO category ids are 1-based in this order.
 CLASSES = ('circle', 'square', 'triangle', 'cross')
 #: Colours used when drawing each class (RGB), e.g. for mmdet's ``metainfo``.
@@ -37,7 +39,6 @@ PALETTE = ((220, 20, 60), (0, 130, 200), (60, 180, 75), (245, 130, 48))
 BACKGROUNDS = ('noise', 'stripes', 'checker', 'gradient')
 SPLITS = ('train', 'val')
 
-_INFO_FILE = 'synthetic_info.json'
 _FORMAT_VERSION = 2
 
 
@@ -196,24 +197,6 @@ def coco_annotations(objects, image_id, first_ann_id):
     return anns
 
 
-def _prepare_root(root, info):
-    """Create ``root``; reuse it only if it holds this very dataset (False)."""
-    info_path = osp.join(root, _INFO_FILE)
-    if osp.isdir(root) and os.listdir(root):
-        if osp.isfile(info_path):
-            with open(info_path) as f:
-                if json.load(f) == info:
-                    return False
-            raise FileExistsError(
-                f'{root!r} holds a shapes dataset generated with other settings '
-                f'({info_path}); choose another --out (nothing was overwritten)')
-        raise FileExistsError(
-            f'{root!r} exists and is not a generated shapes dataset; choose an empty '
-            f'or new --out directory (nothing was overwritten)')
-    os.makedirs(root, exist_ok=True)
-    return True
-
-
 def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
              ext='jpg', max_rotation=25.0):
     """Write the dataset to ``out`` (idempotent: an identical one is kept).
@@ -233,7 +216,7 @@ def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
                   train_ann=osp.join(out, 'annotations', 'instances_train.json'),
                   val_ann=osp.join(out, 'annotations', 'instances_val.json'),
                   train_prefix='train/', val_prefix='val/')
-    result['created'] = _prepare_root(out, info)
+    result['created'] = prepare_root(out, info, 'shapes dataset')
     if not result['created']:
         return result
     os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
@@ -245,11 +228,7 @@ def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
             img, objects = render_image(_rng(seed, split, index), size, max_objects,
                                         max_rotation=max_rotation)
             name = f'{index:06d}.{ext}'
-            pil = Image.fromarray(img)
-            if ext == 'jpg':
-                pil.save(osp.join(out, split, name), quality=95, subsampling=0)
-            else:
-                pil.save(osp.join(out, split, name))
+            save_image(osp.join(out, split, name), img, ext)
             image_id = index + 1
             images.append(dict(id=image_id, file_name=name, width=size, height=size))
             anns += coco_annotations(objects, image_id, len(anns) + 1)
@@ -258,9 +237,7 @@ def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
                     licenses=[], images=images, annotations=anns, categories=categories)
         with open(result[f'{split}_ann'], 'w') as f:
             json.dump(coco, f)
-    # written last: an interrupted run is not mistaken for a complete dataset
-    with open(osp.join(out, _INFO_FILE), 'w') as f:
-        json.dump(info, f, indent=1)
+    write_info(out, info)
     return result
 
 

@@ -30,13 +30,13 @@ reproducible bit for bit. Command line::
 """
 import argparse
 import colorsys
-import json
-import os
 import os.path as osp
 import sys
 
 import numpy as np
 from PIL import Image
+
+from ._generated import prepare_root, save_image, write_info
 
 #: Body hues (degrees) of the fine-grained classes: close blues/violets.
 BODY_HUES = (190, 210, 230, 250)
@@ -52,7 +52,6 @@ FILLS = ('solid', 'hstripes', 'vstripes', 'dots')
 COLOURS = (('red', 0), ('yellow', 60), ('green', 120), ('cyan', 180), ('blue', 240),
            ('magenta', 300))
 
-_INFO_FILE = 'synthetic_info.json'
 #: Bumped whenever the drawing or class order changes (old folders are not reused).
 GENERATOR_VERSION = 3
 _SUPERSAMPLE = 2
@@ -262,30 +261,6 @@ def _rng(seed, split, index):
 # --------------------------------------------------------------------------
 # writers
 # --------------------------------------------------------------------------
-def _prepare_root(root, info):
-    """Create ``root``; reuse it only if it holds this very dataset."""
-    info_path = osp.join(root, _INFO_FILE)
-    if osp.isdir(root) and os.listdir(root):
-        if osp.isfile(info_path):
-            with open(info_path) as f:
-                if json.load(f) == info:
-                    return False  # identical dataset already there
-        raise FileExistsError(
-            f'{root!r} exists and is not this generated dataset; choose an empty '
-            f'or new directory (nothing was overwritten)')
-    os.makedirs(root, exist_ok=True)
-    return True
-
-
-def _save(path, array, ext):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    img = Image.fromarray(array)
-    if ext == 'jpg':  # 4:4:4 keeps the thin crown / stripe colours intact
-        img.save(path, quality=95, subsampling=0)
-    else:
-        img.save(path)
-
-
 def write_finegrained(root, num_classes=32, train_per_class=20,
                       test_per_class=10, size=64, seed=0):
     """Write the fine-grained task in the CUB-200-2011 folder layout.
@@ -297,7 +272,7 @@ def write_finegrained(root, num_classes=32, train_per_class=20,
                 num_classes=num_classes, train_per_class=train_per_class,
                 test_per_class=test_per_class, size=size, seed=seed)
     names = [c['name'] for c in classes]
-    if not _prepare_root(root, info):
+    if not prepare_root(root, info, 'fine-grained birds dataset'):
         return names
     images, labels, splits = [], [], []
     index = 0
@@ -305,7 +280,7 @@ def write_finegrained(root, num_classes=32, train_per_class=20,
         for k in range(per_class):
             for label, attrs in enumerate(classes):
                 rel = f"{attrs['name']}/{attrs['name'].split('.', 1)[1]}_{split}_{k:04d}.jpg"
-                _save(osp.join(root, 'images', rel),
+                save_image(osp.join(root, 'images', rel),
                       render_bird(attrs, _rng(seed, split, index), size), 'jpg')
                 index += 1
                 images.append(rel)
@@ -320,8 +295,7 @@ def write_finegrained(root, num_classes=32, train_per_class=20,
         f.writelines(f'{i} {s}\n' for i, s in zip(ids, splits))
     with open(osp.join(root, 'classes.txt'), 'w') as f:
         f.writelines(f'{i + 1} {n}\n' for i, n in enumerate(names))
-    with open(osp.join(root, _INFO_FILE), 'w') as f:
-        json.dump(info, f, indent=1)
+    write_info(root, info)
     return names
 
 
@@ -333,7 +307,7 @@ def write_shapes(root, num_classes=96, train_per_class=50, val_per_class=10,
                 num_classes=num_classes, train_per_class=train_per_class,
                 val_per_class=val_per_class, size=size, seed=seed)
     names = [c['name'] for c in classes]
-    if not _prepare_root(root, info):
+    if not prepare_root(root, info, 'shapes pre-training dataset'):
         return names
     index = 0
     for split, per_class in (('train', train_per_class), ('val', val_per_class)):
@@ -342,11 +316,10 @@ def write_shapes(root, num_classes=96, train_per_class=50, val_per_class=10,
                 # zero-padded label prefix keeps folder order == label order
                 path = osp.join(root, split, f'{label:02d}_{attrs["name"]}',
                                 f'{k:05d}.png')
-                _save(path, render_shape(attrs, _rng(seed + 1, split, index), size),
+                save_image(path, render_shape(attrs, _rng(seed + 1, split, index), size),
                       'png')
                 index += 1
-    with open(osp.join(root, _INFO_FILE), 'w') as f:
-        json.dump(info, f, indent=1)
+    write_info(root, info)
     return names
 
 
