@@ -39,25 +39,21 @@ CONVERSION_META = dict(input_order='BGR', mean=BGR_MEAN, std=BGR_STD)
 _ROLES = ('stem_conv', 'stem_norm', 'conv1', 'norm1', 'conv2', 'norm2', 'conv3', 'norm3',
           'se1', 'se2', 'proj', 'proj_norm', 'fc')
 
+#: mmdet's RegNet module names (also mmpretrain's and ours, under ``backbone.``)
+_MMDET = dict(
+    stem_conv='conv1.{p}', stem_norm='bn1.{p}',
+    conv1='layer{s}.{b}.conv1.{p}', norm1='layer{s}.{b}.bn1.{p}',
+    conv2='layer{s}.{b}.conv2.{p}', norm2='layer{s}.{b}.bn2.{p}',
+    conv3='layer{s}.{b}.conv3.{p}', norm3='layer{s}.{b}.bn3.{p}',
+    se1='layer{s}.{b}.se.conv1.conv.{p}', se2='layer{s}.{b}.se.conv2.conv.{p}',
+    proj='layer{s}.{b}.downsample.0.{p}', proj_norm='layer{s}.{b}.downsample.1.{p}',
+    fc='fc.{p}')
+
 #: name -> (templates per role, first block index, input channel order)
 LAYOUTS = {
-    'ours': (dict(
-        stem_conv='backbone.conv1.{p}', stem_norm='backbone.bn1.{p}',
-        conv1='backbone.layer{s}.{b}.conv1.{p}', norm1='backbone.layer{s}.{b}.bn1.{p}',
-        conv2='backbone.layer{s}.{b}.conv2.{p}', norm2='backbone.layer{s}.{b}.bn2.{p}',
-        conv3='backbone.layer{s}.{b}.conv3.{p}', norm3='backbone.layer{s}.{b}.bn3.{p}',
-        se1='backbone.layer{s}.{b}.se.conv1.conv.{p}',
-        se2='backbone.layer{s}.{b}.se.conv2.conv.{p}',
-        proj='backbone.layer{s}.{b}.downsample.0.{p}',
-        proj_norm='backbone.layer{s}.{b}.downsample.1.{p}', fc='head.fc.{p}'), 0, 'BGR'),
-    'mmdet': (dict(
-        stem_conv='conv1.{p}', stem_norm='bn1.{p}',
-        conv1='layer{s}.{b}.conv1.{p}', norm1='layer{s}.{b}.bn1.{p}',
-        conv2='layer{s}.{b}.conv2.{p}', norm2='layer{s}.{b}.bn2.{p}',
-        conv3='layer{s}.{b}.conv3.{p}', norm3='layer{s}.{b}.bn3.{p}',
-        se1='layer{s}.{b}.se.conv1.conv.{p}', se2='layer{s}.{b}.se.conv2.conv.{p}',
-        proj='layer{s}.{b}.downsample.0.{p}', proj_norm='layer{s}.{b}.downsample.1.{p}',
-        fc='fc.{p}'), 0, 'BGR'),
+    'ours': (dict({role: f'backbone.{t}' for role, t in _MMDET.items()}, fc='head.fc.{p}'),
+             0, 'BGR'),
+    'mmdet': (_MMDET, 0, 'BGR'),
     'pycls': (dict(
         stem_conv='stem.conv.{p}', stem_norm='stem.bn.{p}',
         conv1='s{s}.b{b}.f.a.{p}', norm1='s{s}.b{b}.f.a_bn.{p}',
