@@ -324,7 +324,8 @@ def _free_port():
 
 
 def test_torchrun_two_processes_gloo(tiny_cfg, tmp_path):
-    """tools/dist_train.sh (torchrun, 2 processes) trains on the CPU with gloo."""
+    """tools/dist_train.sh (torchrun, 2 processes) trains on the CPU with gloo, and
+    tools/dist_test.sh tests the result."""
     work = str(tmp_path / 'dist')
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), tiny_cfg, '2',
            '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=2']
@@ -339,6 +340,14 @@ def test_torchrun_two_processes_gloo(tiny_cfg, tmp_path):
     # 4 images, 2 per process and iteration: 1 iteration per epoch (2 on one process)
     assert 'Epoch(train) [2][1/1]' in log and '[1][2/2]' not in log
     assert osp.isfile(osp.join(work, 'epoch_2.pth'))
+    # tools/dist_test.sh evaluates that checkpoint on the same 2 processes
+    cmd = ['bash', osp.join(ROOT, 'tools', 'dist_test.sh'), tiny_cfg,
+           osp.join(work, 'epoch_2.pth'), '2', '--work-dir', work]
+    proc = subprocess.run(cmd, env=_env(tiny_cfg, PYTHON=PY, PORT=str(_free_port()),
+                                        OMP_NUM_THREADS='1'),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------- CLI behaviour

@@ -2,6 +2,7 @@
 # Distributed testing with torchrun.
 #   bash tools/dist_test.sh CONFIG CHECKPOINT NPROC [tools/test.py options...]
 # Without a GPU, the NPROC processes run on the CPU with the gloo backend.
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as for torchrun.
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
   echo "usage: $0 CONFIG CHECKPOINT NPROC [test.py options...]" >&2
@@ -11,10 +12,5 @@ CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
 shift 3
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON=${PYTHON:-$( [[ -x "$ROOT/.venv/bin/python" ]] && echo "$ROOT/.venv/bin/python" || echo python )}
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m torch.distributed.run \
-  --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
-  --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \
-  --nproc_per_node="$NPROC" \
-  "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/_torchrun.sh" "$NPROC" test.py "$CONFIG" "$CHECKPOINT" \
+  --launcher pytorch "$@"

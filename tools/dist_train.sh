@@ -12,10 +12,5 @@ fi
 CONFIG=$1
 NPROC=$2
 shift 2
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON=${PYTHON:-$( [[ -x "$ROOT/.venv/bin/python" ]] && echo "$ROOT/.venv/bin/python" || echo python )}
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m torch.distributed.run \
-  --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
-  --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \
-  --nproc_per_node="$NPROC" \
-  "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "$@"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/_torchrun.sh" "$NPROC" train.py "$CONFIG" \
+  --launcher pytorch "$@"
