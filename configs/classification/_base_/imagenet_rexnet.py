@@ -11,7 +11,9 @@
 # Not reproduced: --drop 0.2 before the classifier (mmpretrain's LinearClsHead
 # has no dropout; the lite head keeps its own 0.2) and AMP (pass --amp to
 # tools/train.py on GPUs).
-default_scope = 'mmpretrain'
+# Runtime: mmpretrain's default, with what differs at the end of this file.
+_base_ = 'mmpretrain::_base_/default_runtime.py'
+
 custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)
 
 dataset_type = 'ImageNet'
@@ -84,22 +86,5 @@ test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=512)
 
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=100),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3,
-                    save_best='auto'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False),
-)
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
-)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=None, deterministic=False)
+    checkpoint=dict(interval=5, max_keep_ckpts=3, save_best='auto'))
+env_cfg = dict(cudnn_benchmark=True)
