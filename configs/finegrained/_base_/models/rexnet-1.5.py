@@ -1,28 +1,9 @@
-# ReXNet-1.5 ImageNet classifier body + a fresh linear classifier for transfer.
-# The backbone is loaded from an ImageNet checkpoint in any layout the
-# rexnet_mm converters accept (the authors' rexnetv1_1.5x.pth, timm's
-# rexnet_150, or a rexnet_mm file); the classifier is not loaded and starts
-# from init_cfg below. head.num_classes is set per dataset.
+# ReXNet-1.5 ImageNet classifier body + a fresh linear classifier for transfer:
+# the ReXNet-1.0 model file at width 1.5 (head conv 1920 channels). The backbone
+# loads the authors' rexnetv1_1.5x.pth, timm's rexnet_150 or a rexnet_mm file.
+_base_ = './rexnet-1.0.py'
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ReXNet', widen_factor=1.5, arch='v1', out_indices=(5, ),
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='checkpoints/rexnetv1_1.5x.pth')),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=1920,
-        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1,
-                  mode='original'),
-        topk=(1, 5),
-        init_cfg=dict(type='Normal', layer='Linear', std=0.01)),
-)
-# The released ReXNet weights were trained on RGB images with the ImageNet
-# statistics (timm / torchvision preprocessing).
-data_preprocessor = dict(
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True,
-)
+    backbone=dict(widen_factor=1.5,
+                  init_cfg=dict(checkpoint='checkpoints/rexnetv1_1.5x.pth')),
+    head=dict(in_channels=1920))
