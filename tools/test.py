@@ -19,9 +19,9 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: shared helpers
-from train import (add_common_args, build_runner, check_data,  # noqa: E402
-                   load_config, set_default_dataloader_cfg, setup_cpu_distributed,
-                   toolbox_of)
+from train import (build_runner, check_data, load_config,  # noqa: E402
+                   parse_with_common_args, set_default_dataloader_cfg,
+                   setup_cpu_distributed, toolbox_of)
 
 
 def parse_args(argv=None):
@@ -41,10 +41,7 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (needs tta_model and tta_pipeline '
                              'in the config)')
-    add_common_args(parser)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_with_common_args(parser, argv)
 
 
 def _visualize(cfg, toolbox, args):

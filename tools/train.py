@@ -30,8 +30,9 @@ TOOLBOXES = ('mmdet', 'mmseg', 'mmpretrain')
 CHECKPOINT_HELP = 'README, "Checkpoints"'
 
 
-def add_common_args(parser):
-    """Arguments shared by tools/train.py and tools/test.py."""
+def parse_with_common_args(parser, argv=None):
+    """Add the arguments tools/train.py and tools/test.py share, parse ``argv`` and
+    export the launcher's local rank as LOCAL_RANK (as mmdet's tools do)."""
     parser.add_argument('--work-dir', help='directory for logs and checkpoints '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument(
@@ -43,6 +44,9 @@ def add_common_args(parser):
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def _dict_action():
@@ -64,10 +68,7 @@ def parse_args(argv=None):
         '--resume', nargs='?', type=str, const='auto', metavar='CKPT',
         help='resume from CKPT, or, without a value, from the latest checkpoint in '
              'the work dir')
-    add_common_args(parser)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_with_common_args(parser, argv)
 
 
 # --------------------------------------------------------------------------
