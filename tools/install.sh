@@ -53,6 +53,41 @@ say "step 2/6: torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
 "${PIP[@]}" -q "mmengine==$MMENGINE_VERSION" "$SETUPTOOLS_SPEC" "$NUMPY_SPEC" || die "could not install mmengine $MMENGINE_VERSION"
 
 # ---- mmcv: compiled with ops against this exact torch, cached outside the repo -------------------
+# The 77 CPU op sources compile as a few "unity" units (tools/mmcv_unity.py: the same code,
+# torch's headers parsed 4 times instead of 77); MMCV_FAST_BUILD=0 uses mmcv's own build.
+MMCV_SDIST_SHA256=d387bcab66b467479b6660310e23746cfc79c6e57acf04094680adb499a5cd3f
+MMCV_UNITS=4
+
+prepare_mmcv_source() {  # fresh copy of the sdist in $BUILD/$1, C++20 edit applied
+  rm -rf "${BUILD:?}/$1" && mkdir -p "$BUILD/$1"
+  tar -xzf "$SDIST" -C "$BUILD/$1"
+  local src="$BUILD/$1/mmcv-$MMCV_VERSION"
+  # torch >= 2.10 headers require C++20; mmcv 2.1.0 hard-codes c++17.
+  grep -q -- '-std=c++17' "$src/setup.py" || die "mmcv setup.py no longer contains -std=c++17; review the patch"
+  sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+  echo "$src"
+}
+
+compile_mmcv() {  # compile_mmcv SRC LOG: wheel into SRC/dist, progress every unit or minute
+  (
+    cd "$1"
+    unset FORCE_CUDA FORCE_MLU FORCE_NPU
+    export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" PIP_NO_CACHE_DIR=1
+    exec "$VPY" -m pip wheel -v --no-deps --no-build-isolation --no-cache-dir . -w "$1/dist"
+  ) > "$2" 2>&1 &
+  local pid=$! shown="" beat=$SECONDS progress
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 3
+    # ninja prints "[done/total] command" as each compile finishes
+    progress=$(grep -oE '^\s*\[[0-9]+/[0-9]+\]' "$2" | tail -n 1 | tr -d '[]' || true)
+    if [[ "$progress" != "$shown" ]] || (( SECONDS - beat >= 60 )); then
+      say "          mmcv: ${progress:-0/?} compiled"
+      shown=$progress beat=$SECONDS
+    fi
+  done
+  wait "$pid"
+}
+
 TORCH_REAL=$("$VPY" -c 'import torch; print(torch.__version__.split("+")[0])')
 CACHE_ROOT="${REXNET_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rexnet_mm}"
 KEY="py${PYVER}-torch${TORCH_REAL}-mmcv${MMCV_VERSION}-ops"
@@ -66,24 +101,39 @@ else
   if [[ -z "$WHEEL" ]]; then
     BUILD=$(mktemp -d)
     trap 'rm -rf "$BUILD"' EXIT
-    say "step 3/6: compiling mmcv $MMCV_VERSION with ops (MMCV_WITH_OPS=1, no build isolation, -std=c++20)."
-    say "          this takes about 11 minutes on 2 idle cores with ninja (25 without); done once per"
-    say "          python/torch/mmcv combination, then reused from $WHEEL_DIR"
+    say "step 3/6: compiling mmcv $MMCV_VERSION with ops (MMCV_WITH_OPS=1, no build isolation, -std=c++20);"
+    say "          done once per python/torch/mmcv combination, then reused from $WHEEL_DIR"
     "$VPY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$BUILD" \
       || die "could not download the mmcv $MMCV_VERSION sdist from PyPI"
-    tar -xzf "$BUILD"/mmcv-"$MMCV_VERSION".tar.gz -C "$BUILD"
-    SRC="$BUILD/mmcv-$MMCV_VERSION"
-    # torch >= 2.10 headers require C++20; mmcv 2.1.0 hard-codes c++17.
-    grep -q -- '-std=c++17' "$SRC/setup.py" || die "mmcv setup.py no longer contains -std=c++17; review the patch"
-    sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
-    (
-      cd "$SRC"
-      unset FORCE_CUDA FORCE_MLU FORCE_NPU
-      export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" PIP_NO_CACHE_DIR=1
-      "$VPY" -m pip wheel -q --no-deps --no-build-isolation --no-cache-dir . -w "$BUILD/dist"
-    ) > "$BUILD/build.log" 2>&1 || { tail -n 40 "$BUILD/build.log" >&2; die "mmcv compile failed (log above)"; }
-    cp "$BUILD"/dist/mmcv-"$MMCV_VERSION"-*.whl "$WHEEL_DIR/.tmp.whl"
-    WHEEL="$WHEEL_DIR/$(basename "$BUILD"/dist/mmcv-"$MMCV_VERSION"-*.whl)"
+    SDIST="$BUILD/mmcv-$MMCV_VERSION.tar.gz"
+    [[ "$(sha256sum "$SDIST" | cut -d' ' -f1)" == "$MMCV_SDIST_SHA256" ]] \
+      || die "the downloaded mmcv $MMCV_VERSION sdist is not the one PyPI published (sha256 differs): delete $SDIST's source and retry"
+    if [[ "${MMCV_FAST_BUILD:-1}" != 0 ]] \
+       && ! "$VPY" -c 'import torch, sys; sys.exit(torch.cuda.is_available())' 2>/dev/null; then
+      say "          CUDA is available: mmcv's CUDA build, file by file (the unity build covers the CPU-only build)"
+      MMCV_FAST_BUILD=0
+    fi
+    WHEEL=""
+    if [[ "${MMCV_FAST_BUILD:-1}" != 0 ]]; then
+      SRC=$(prepare_mmcv_source unity)
+      PLAN=$("$VPY" "$ROOT/tools/mmcv_unity.py" "$SRC" --units "$MMCV_UNITS" 2>&1) \
+        || die "$PLAN; MMCV_FAST_BUILD=0 compiles them file by file (about 25 min)"
+      say "          $PLAN"
+      if compile_mmcv "$SRC" "$BUILD/unity.log"; then
+        WHEEL=$(ls "$SRC"/dist/mmcv-"$MMCV_VERSION"-*.whl)
+      else
+        tail -n 20 "$BUILD/unity.log" >&2
+        say "          WARNING: the unity build failed (log above); falling back to mmcv's own file-by-file build (about 25 min)"
+      fi
+    fi
+    if [[ -z "$WHEEL" ]]; then
+      SRC=$(prepare_mmcv_source stock)
+      compile_mmcv "$SRC" "$BUILD/stock.log" \
+        || { tail -n 40 "$BUILD/stock.log" >&2; die "mmcv compile failed (log above)"; }
+      WHEEL=$(ls "$SRC"/dist/mmcv-"$MMCV_VERSION"-*.whl)
+    fi
+    cp "$WHEEL" "$WHEEL_DIR/.tmp.whl"
+    WHEEL="$WHEEL_DIR/$(basename "$WHEEL")"
     mv "$WHEEL_DIR/.tmp.whl" "$WHEEL"
     say "          mmcv wheel cached at $WHEEL"
   else
