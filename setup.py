@@ -27,7 +27,7 @@ setup(
                   'mmpretrain>=1.0,<1.3'],
     },
     entry_points={'console_scripts': [
-        'rexnet-mm-gen-coco=rexnet_mm.datasets.synthetic_coco:main',
-        'rexnet-mm-gen-finegrained=rexnet_mm.datasets.synthetic_finegrained:main',
+        'rexnet-mm-gen-coco=rexnet_mm.synthetic.shapes_coco:main',
+        'rexnet-mm-gen-finegrained=rexnet_mm.synthetic.finegrained:main',
     ]},
 )

@@ -4,8 +4,8 @@
 # BN(eps=1e-3, momentum=0.03) in neck/head, SSDAnchorGenerator with strides
 # 16..320, SGD lr 0.015 wd 4e-5, cosine, 120 epochs x RepeatDataset(5), 8x24
 # images) and changes only what differs:
-#   * backbone: ReXNet-1.0 tapped at stride 16 (block 10, 128 ch, out_indices 3)
-#     and at stride 32 on the 1280-ch head conv (out_indices 5), where
+#   * backbone: ReXNet-1.0 tapped at stride 16 (layer5, 128 ch, out_indices 4)
+#     and at stride 32 on the 1280-ch head conv (conv2, out_indices 6), where
 #     MobileNetV2 gives 96 and 1280 channels;
 #   * neck/head channels follow the taps: (128, 1280, 512, 256, 256, 128);
 #   * the backbone starts from ImageNet weights (mmdet's baseline trains from
@@ -24,7 +24,7 @@ model = dict(
         _delete_=True,
         type='ReXNet',
         widen_factor=1.0,
-        out_indices=(3, 5),
+        out_indices=(4, 6),
         norm_cfg=dict(type='BN', momentum=0.03),
         init_cfg=dict(
             type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),

@@ -1,11 +1,34 @@
 """rexnet_mm: ReXNet and RegNet backbones for the OpenMMLab stack.
 
-Importing the package registers its modules in its own registry scope
-(``rexnet_mm``) and in the MODELS registries of mmdet, mmseg and mmpretrain (see
-:mod:`rexnet_mm.registry`), and applies the upstream fixes in :mod:`rexnet_mm.fixes`.
+Layers, each importing only those below it:
+
+* :mod:`rexnet_mm.models`: backbones and classifiers (registered in our registry scope
+  ``rexnet_mm`` and in the MODELS registries of mmdet, mmseg and mmpretrain, see
+  :mod:`rexnet_mm.registry`);
+* :mod:`rexnet_mm.weights`: checkpoint formats, detection, conversion, loading;
+* :mod:`rexnet_mm.apis`: configs, pre-flight checks, runner, evaluation, transfer;
+* :mod:`rexnet_mm.tools`: the command lines (``python -m rexnet_mm.tools.train``).
+
+Beside them: :mod:`rexnet_mm.fixes` (upstream defects, applied on import),
+:mod:`rexnet_mm.synthetic` (the embedded data generators) and
+:mod:`rexnet_mm.analysis` (complexity, parity and plots for the report tools).
 """
+import os
+import sys
+import warnings
+
 __version__ = '0.1.0'
+
+if 'torch' not in sys.modules:
+    # OpenMP threads that spin while waiting make a CPU run 10-50x slower as soon as
+    # another process (a data loader worker) competes for the cores; sleeping waiters
+    # cost ~nothing when the cores are free. Read when torch loads its OpenMP runtime,
+    # so only effective when rexnet_mm is imported first (as by its tools); an
+    # explicit OMP_WAIT_POLICY wins.
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# mmengine and mmcv import pkg_resources, which setuptools >= 67 flags on every run
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 from . import fixes  # noqa: F401,E402
 from . import models  # noqa: F401,E402
-from . import converters  # noqa: F401,E402
+from . import weights  # noqa: F401,E402

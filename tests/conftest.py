@@ -2,6 +2,12 @@
 import pytest
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'parity: float32 parity against an independent implementation; '
+        'tools/run_tests.sh runs these again under other numerics (1 thread, SSE4 kernels)')
+
+
 @pytest.fixture(autouse=True)
 def _isolate_default_scope():
     """A test that sets mmengine's default scope (``register_all_modules()``, a Runner)

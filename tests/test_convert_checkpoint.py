@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from rexnet_mm.testing import randomize_, timm_rexnet
+from rexnet_mm.analysis.parity import randomize_, timm_rexnet
 
 ROOT = Path(__file__).resolve().parents[1]
 

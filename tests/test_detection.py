@@ -3,7 +3,7 @@
 Independent references used here:
 * mmdet's own ``init_detector`` builds every shipped config (not demo copies);
 * the channels of the backbone built from each config (the FPN/SSD neck must read
-  exactly what the backbone emits) and REFERENCE.md's numbers (ReXNet tap widths,
+  exactly what the backbone emits) and docs/reference.md's numbers (ReXNet tap widths,
   the paper's 20.7M parameters of Faster R-CNN + FPN with ReXNet-1.0);
 * real training and testing through tools/train.py and tools/test.py on generated
   COCO data, scored by mmdet's CocoMetric;
@@ -14,13 +14,15 @@ import glob
 import json
 import os.path as osp
 
+from importlib import import_module
+
 import pytest
 import torch
 from mmengine.config import Config
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.datasets.synthetic_coco import CLASSES, generate
-from rexnet_mm.testing import load_tool
+from rexnet_mm.analysis.complexity import detector_complexity
+from rexnet_mm.synthetic.shapes_coco import CLASSES, generate
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DET = osp.join(ROOT, 'configs', 'detection')
@@ -136,7 +138,7 @@ def test_faster_rcnn_rexnet_params_match_paper():
     model = init_detector(osp.join(DET, 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py'),
                           device='cpu')
     backbone = model.backbone
-    unused = sum(p.numel() for name in backbone.layers[backbone.num_used_layers:]
+    unused = sum(p.numel() for name in backbone.stage_names[backbone.num_used_stages:]
                  for p in getattr(backbone, name).parameters())
     assert unused == 185 * 1280 + 2 * 1280  # the 1280-ch head conv: FPN reads taps 1-4
     used = sum(p.numel() for p in model.parameters()) - unused
@@ -147,21 +149,20 @@ def test_get_flops_agrees_with_mmdet_and_the_paper():
     """tools/analysis/get_flops.py: our RegNetX-3.2GF Faster R-CNN is mmdet's own
     config's model (same params and FLOPs); ReXNet-1.0 Faster R-CNN counts the
     paper's 20.7M, with the unused 1280-channel head conv reported apart."""
-    tool = load_tool('analysis/get_flops')
     shape = (128, 192)
-    ours = tool.complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py'),
+    ours = detector_complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py'),
                            shape)
-    peer = tool.complexity('mmdet::regnet/faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py', shape)
+    peer = detector_complexity('mmdet::regnet/faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py', shape)
     assert ours['params'] == peer['params'] and ours['unused_params'] == 0
     # RoI-head FLOPs follow the number of proposals (random weights): compare the rest
     for part in ('backbone_flops', 'neck_flops'):
         assert ours[part] == peer[part] and ours[part] > 1e8, part
-    rex = tool.complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py'),
+    rex = detector_complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py'),
                           shape)
     assert rex['unused_params'] == 185 * 1280 + 2 * 1280
     assert abs(rex['params'] / 1e6 - 20.7) < 0.1
     with pytest.raises(FileNotFoundError, match='no such config in mmdet'):
-        tool.complexity('mmdet::regnet/nope.py')
+        detector_complexity('mmdet::regnet/nope.py')
 
 
 def test_pretrained_weights_load_from_config_path(tmp_path):
@@ -169,10 +170,10 @@ def test_pretrained_weights_load_from_config_path(tmp_path):
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
 
-    from rexnet_mm.converters import save_checkpoint
+    from rexnet_mm.weights import save_checkpoint
     from rexnet_mm.models.backbones.rexnet import ReXNet
 
-    ref = ReXNet(out_indices=(0, 1, 2, 3, 4, 5))
+    ref = ReXNet(out_indices=tuple(range(7)))
     for p in ref.parameters():
         torch.nn.init.normal_(p)
     ckpt = str(tmp_path / 'rexnet_1.0_imagenet.pth')
@@ -189,7 +190,7 @@ def test_pretrained_weights_load_from_config_path(tmp_path):
 
 def test_missing_imagenet_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no checkpoints/ here
-    train = load_tool('train')
+    train = import_module('rexnet_mm.tools.train')
     cfg = osp.join(DET, 'mask-rcnn', 'mask-rcnn_rexnet-2.2_fpn_1x_coco.py')
     with pytest.raises(SystemExit) as exc:
         train.main([cfg, '--work-dir', str(tmp_path / 'wd')])
@@ -205,7 +206,7 @@ def test_missing_imagenet_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize('cfg_path', SHIPPED, ids=_name)
 def test_config_trains_one_iter_and_tests(cfg_path, shapes, tmp_path):
-    train, test = load_tool('train'), load_tool('test')
+    train, test = import_module('rexnet_mm.tools.train'), import_module('rexnet_mm.tools.test')
     opts = tiny_run_options(cfg_path, shapes)
     wd = str(tmp_path / 'wd')
     runner = train.main([cfg_path, '--work-dir', wd, '--cfg-options', *opts])
@@ -252,13 +253,13 @@ def test_demo_config_learns_shapes(tmp_path):
         resize = [s['type'] for s in Config.fromfile(demo)[pipeline]].index('Resize')
         opts.append(f'{loader}.dataset.pipeline.{resize}.scale=(96,96)')
     wd = str(tmp_path / 'wd')
-    runner = load_tool('train').main([demo, '--work-dir', wd, '--cfg-options', *opts])
+    runner = import_module('rexnet_mm.tools.train').main([demo, '--work-dir', wd, '--cfg-options', *opts])
     assert runner.iter == 120
     losses = runner.message_hub.get_scalar('train/loss').data[0]
     assert losses[-10:].mean() < 0.4 * losses[:4].mean(), (losses[:4], losses[-10:])
     prefix = str(tmp_path / 'res')
-    load_tool('test').main([demo, osp.join(wd, 'epoch_60.pth'), '--work-dir', wd,
+    import_module('rexnet_mm.tools.test').main([demo, osp.join(wd, 'epoch_60.pth'), '--work-dir', wd,
                             '--json-prefix', prefix, '--cfg-options', *opts])
-    stats = load_tool('coco_eval').main([train_ann, '--bbox', prefix + '.bbox.json',
+    stats = import_module('rexnet_mm.tools.coco_eval').main([train_ann, '--bbox', prefix + '.bbox.json',
                                          '--min-ap50', '0.6'])
     assert stats['bbox'][1] >= 0.6

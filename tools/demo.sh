@@ -6,16 +6,16 @@
 # 2. generate the shapes COCO dataset (kept if already there)  -> data/shapes_coco
 # 3. train SSDLite + ReXNet-1.0 from scratch on it              -> work_dirs/demo_ssdlite_rexnet
 # 4. test the last checkpoint, write COCO results JSON
-# 5. score it with pycocotools (12-number table; bbox AP@0.5 must reach 0.5)
+# 5. score it with pycocotools (12-number table; bbox AP@0.5 must reach 0.7)
 # 6. draw predictions and the loss curve                        -> predictions.png, loss_curve.png
-# Environment: DEMO_DATA (data dir), DEMO_WORK_DIR (output dir), DEMO_MIN_AP50 (0.5).
+# Environment: DEMO_DATA (data dir), DEMO_WORK_DIR (output dir), DEMO_MIN_AP50 (0.7).
 set -euo pipefail
 START=$SECONDS
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DATA=${DEMO_DATA:-data/shapes_coco}
 WORK=${DEMO_WORK_DIR:-work_dirs/demo_ssdlite_rexnet}
-MIN_AP50=${DEMO_MIN_AP50:-0.5}
+MIN_AP50=${DEMO_MIN_AP50:-0.7}
 CONFIG=configs/detection/demo/ssdlite_rexnet_shapes.py
 step() { printf '\n[demo %4ss] %s\n' "$(( SECONDS - START ))" "$*"; }
 
@@ -24,7 +24,7 @@ bash tools/install.sh
 PY="$ROOT/.venv/bin/python"
 
 step "2/6 data: $DATA"
-"$PY" -m rexnet_mm.datasets.synthetic_coco --out "$DATA"
+"$PY" -m rexnet_mm.synthetic.shapes_coco --out "$DATA"
 DATA_OPTS=()
 if [[ "$DATA" != data/shapes_coco ]]; then
   DATA_OPTS=(--cfg-options "train_dataloader.dataset.data_root=$DATA/"
@@ -51,9 +51,9 @@ STATUS=$?
 set -e
 
 step "6/6 figures"
-"$PY" -m rexnet_mm.visualization boxes "$DATA/annotations/instances_val.json" \
+"$PY" -m rexnet_mm.analysis.plots boxes "$DATA/annotations/instances_val.json" \
   --img-dir "$DATA/val" --results "$WORK/results.bbox.json" --out "$WORK/predictions.png"
-"$PY" -m rexnet_mm.visualization loss "$WORK" --out "$WORK/loss_curve.png"
+"$PY" -m rexnet_mm.analysis.plots loss "$WORK" --out "$WORK/loss_curve.png"
 
 step "done in $(( SECONDS - START )) s: $WORK/predictions.png, $WORK/loss_curve.png"
 exit $STATUS

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# README's test command: installs .venv if needed (seconds when it is up to date), then
-# runs the whole test suite. Extra arguments go to pytest (e.g. -k rexnet, -x).
+# README's test command: installs .venv if needed (seconds when it is up to date), runs the
+# whole test suite, then the parity tests again under other numerics: one thread and
+# MKL/oneDNN capped at SSE4 kernels (default: all cores, the widest SIMD the CPU has), so
+# that no tolerance tuned to one machine's float32 rounding can pass unnoticed.
+# Extra arguments go to both pytest runs (e.g. -k rexnet, -x).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/tools/install.sh"
 cd "$ROOT"
+PYTEST=("$ROOT/.venv/bin/python" -m pytest tests -q -p no:cacheprovider)
 # pytest exits 5 when it collects no test: that is a failure here, not a pass.
-exec "$ROOT/.venv/bin/python" -m pytest tests -q -p no:cacheprovider --durations=15 "$@"
+"${PYTEST[@]}" --durations=15 "$@"
+echo "== parity tests under other numerics: OMP_NUM_THREADS=1 MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41"
+OMP_NUM_THREADS=1 MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41 \
+  "${PYTEST[@]}" -m parity "$@"

@@ -4,12 +4,12 @@
 #   python tools/convert_checkpoint.py rexnetv1_1.0x.pth rexnet-1.0_in1k.pth
 #   python tools/test.py configs/classification/rexnet-1.0_4xb128_in1k.py \
 #       rexnet-1.0_in1k.pth
-# The classifier's keys are backbone.* + head.fc.* (rexnet_mm.converters).
+# The classifier's keys are backbone.* + head.fc.* (rexnet_mm.weights).
 _base_ = ['./_base_/imagenet_rexnet.py']
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='ReXNet', widen_factor=1.0, arch='v1', out_indices=(5, )),
+    backbone=dict(type='ReXNet', widen_factor=1.0, arch='v1', out_indices=(6, )),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

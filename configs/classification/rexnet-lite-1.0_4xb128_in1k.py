@@ -10,7 +10,7 @@ _base_ = ['./_base_/imagenet_rexnet.py']
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='ReXNet', widen_factor=1.0, arch='lite',
-                  out_indices=(5, )),
+                  out_indices=(6, )),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='StackedLinearClsHead',

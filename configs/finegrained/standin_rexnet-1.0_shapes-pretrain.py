@@ -4,7 +4,7 @@
 # generated task -- 96 classes of 4 shapes x 4 fills x 6 colour families, which
 # shares low-level cues (colour, stripes, dots, edges) with the birds but none of
 # their classes, as ImageNet does for real fine-grained sets:
-#   python -m rexnet_mm.datasets.synthetic_finegrained data/shapes --task shapes
+#   python -m rexnet_mm.synthetic.finegrained data/shapes --task shapes
 # (mmpretrain CustomDataset layout: {train,val}/<class>/*.png) -- exports the
 # result in the authors' checkpoint layout and fine-tunes it on the synthetic
 # birds. The recipe is the ImageNet one scaled to 64 px images and a CPU:

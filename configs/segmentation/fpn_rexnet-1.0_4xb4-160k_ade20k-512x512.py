@@ -18,7 +18,7 @@ model = dict(
         _delete_=True,
         type='ReXNet',
         widen_factor=1.0,
-        out_indices=(1, 2, 3, 4),
+        out_indices=(1, 2, 4, 5),
         norm_cfg=norm_cfg,
         init_cfg=dict(
             type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),

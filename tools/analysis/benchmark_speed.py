@@ -38,17 +38,16 @@ def main():
     torch.set_num_threads(args.threads)
     import timm
     from mmdet.models.backbones import MobileNetV2
-    import rexnet_mm  # noqa: F401
     from rexnet_mm.models.backbones.rexnet import ReXNet
 
     x = torch.randn(1, 3, args.size, args.size)
     rows = [
-        ('ReXNet-1.0 (rexnet_mm, taps s4-s32)', ReXNet(out_indices=(1, 2, 3, 4))),
+        ('ReXNet-1.0 (rexnet_mm, taps s4-s32)', ReXNet(out_indices=(1, 2, 4, 5))),
         ('ReXNet-1.0 (timm, features_only)',
          timm.create_model('rexnet_100', features_only=True, out_indices=(1, 2, 3, 4))),
         ('MobileNetV2 (mmdet, s4-s32)', MobileNetV2(out_indices=(1, 2, 4, 7))),
     ]
-    from rexnet_mm.testing import randomize_
+    from rexnet_mm.analysis.parity import randomize_
     for _, model in rows:  # trained-like weights for all (default inits can hit denormals)
         randomize_(model, seed=0)
     results = list(zip([n for n, _ in rows], median_latencies([m for _, m in rows], x,

@@ -9,7 +9,7 @@ multiply-adds at 224x224 as pycls counts them (``rexnet_mm.analysis.pycls_flops`
 Parity: timm's model with random weights (BN statistics included) -> converted -> ours,
 max |diff| of logits / of the four stage outputs on one 64x64 image (ours gets it
 BGR-flipped), eval mode; mmdet: max |diff| of the stage outputs against mmdet's own
-``RegNet`` (only the archs mmdet has). Zoo numbers from shared/REFERENCE.md.
+``RegNet`` (only the archs mmdet has). Zoo numbers from docs/reference.md.
 """
 import argparse
 import fnmatch
@@ -40,11 +40,11 @@ def main():
     parser.add_argument('--no-parity', action='store_true',
                         help='skip the timm and mmdet comparisons (no timm model is built)')
     args = parser.parse_args()
-    import rexnet_mm  # noqa: F401
-    from rexnet_mm.analysis import count_params, pycls_flops
-    from rexnet_mm.models.backbones.regnet import arch_stages, build_regnet_classifier
-    from rexnet_mm.testing import REGNET_ZOO, regnet_mmdet_parity, regnet_timm_pair, \
-        regnet_timm_parity
+    from rexnet_mm.analysis.complexity import count_params, pycls_flops
+    from rexnet_mm.analysis.parity import (REGNET_ZOO, regnet_mmdet_parity, regnet_timm_pair,
+                                           regnet_timm_parity)
+    from rexnet_mm.models.backbones.regnet import arch_stages
+    from rexnet_mm.models.classifiers import build_regnet_classifier
     archs = select_archs(args.archs, list(REGNET_ZOO))
     mmdet_archs = ()
     if not args.no_parity:

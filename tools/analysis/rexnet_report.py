@@ -4,9 +4,9 @@
     .venv/bin/python tools/analysis/rexnet_report.py [--no-parity]
 
 Parity: timm's ReXNet with random weights (BN statistics included) -> converted ->
-ours, max |diff| of logits and of the six taps on a 2x3x64x64 input (eval mode).
+ours, max |diff| of logits and of the seven stage outputs on a 2x3x64x64 input (eval mode).
 Params: 1000-class classifiers. MACs: conv + fc multiply-adds at 224x224
-(mmengine's FlopAnalyzer). Paper numbers from shared/REFERENCE.md.
+(mmengine's FlopAnalyzer). Paper numbers from docs/reference.md.
 """
 import argparse
 
@@ -21,10 +21,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--no-parity', action='store_true', help='skip the timm comparison')
     args = parser.parse_args()
-    import rexnet_mm  # noqa: F401
-    from rexnet_mm.analysis import conv_fc_macs, count_params
+    from rexnet_mm.analysis.complexity import conv_fc_macs, count_params
     from rexnet_mm.models.classifiers import build_rexnet_classifier
-    from rexnet_mm.testing import rexnet_timm_parity
+    from rexnet_mm.analysis.parity import rexnet_timm_parity
 
     print('| model | params | paper params | MACs@224 | paper MACs | MACs diff | '
           'timm max abs diff (logits / taps) |')

@@ -5,7 +5,7 @@
 # minutes instead of 600 epochs). No ImageNet weights exist on the demo machine,
 # so the backbone starts from scratch (ReXNet's default Kaiming init).
 #
-#   python -m rexnet_mm.datasets.synthetic_coco --out data/shapes_coco
+#   python -m rexnet_mm.synthetic.shapes_coco --out data/shapes_coco
 #   python tools/train.py configs/detection/demo/ssdlite_rexnet_shapes.py
 _base_ = '../../ssdlite_rexnet.py'
 

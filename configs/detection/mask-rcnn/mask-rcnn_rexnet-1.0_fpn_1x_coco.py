@@ -1,6 +1,6 @@
 # Mask R-CNN + FPN, 1x COCO schedule, ReXNet-1.0 backbone (ImageNet init).
 # Inherits mmdet's R-50 config and swaps the backbone: FPN reads the stride
-# 4/8/16/32 block outputs (taps 1-4: 38, 61, 128, 185 channels). Like mmdet's
+# 4/8/16/32 block outputs (stages 1, 2, 4, 5: 38, 61, 128, 185 channels). Like mmdet's
 # ResNet recipe, BN statistics are frozen (norm_eval) and the stem plus the
 # stages up to stride 4 (frozen_stages=2) are not trained. ReXNet's ImageNet
 # weights take RGB input with ImageNet mean/std: mmdet's default preprocessor.
@@ -17,7 +17,7 @@ model = dict(
         _delete_=True,
         type='ReXNet',
         widen_factor=1.0,
-        out_indices=(1, 2, 3, 4),
+        out_indices=(1, 2, 4, 5),
         frozen_stages=2,
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,

@@ -8,7 +8,7 @@ tensor for tensor; RegNetY adds ``layer{i}.{j}.se.conv{1,2}.conv`` after the gro
 Channel order: like pycls, mmdet and mmpretrain, the backbone expects **BGR** input
 (``mean=[103.53, 116.28, 123.675], std=[57.375, 57.12, 58.395]``, no BGR->RGB swap).
 The converters flip the stem of RGB checkpoints (timm's) once, see
-:mod:`rexnet_mm.converters.regnet`.
+:mod:`rexnet_mm.weights.regnet` and :mod:`rexnet_mm.models.normalization`.
 
 ``out_indices`` index the four stages (strides 4, 8, 16, 32 by default).
 """
@@ -21,7 +21,7 @@ from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
 from mmengine.model.weight_init import constant_init
 
 from ...registry import register_model
-from .base import StagedBackbone
+from .base import StagedBackbone, check_indices
 
 #: (w0, wa, wm, depth, group width) of the pycls zoo; X has no SE, Y has se_ratio 0.25.
 _ZOO = {
@@ -51,10 +51,6 @@ ARCH_SETTINGS.update(
     {f'regnety_{size}': _arch(*y, se_ratio=0.25) for size, (_, y) in _ZOO.items()})
 
 _ARCH_KEYS = ('w0', 'wa', 'wm', 'depth', 'group_w', 'bot_mul', 'se_ratio')
-
-#: Input normalisation the RegNet weights expect (BGR order, pycls statistics).
-BGR_MEAN = [103.53, 116.28, 123.675]
-BGR_STD = [57.375, 57.12, 58.395]
 
 
 def generate_regnet_widths(w0, wa, wm, depth, group_width, bottleneck_ratio=1.0,
@@ -147,11 +143,13 @@ class RegNetBottleneck(nn.Module):
     The shortcut is a strided 1x1 conv + norm when stride or width change.
     """
 
-    def __init__(self, in_channels, out_channels, stride=1, dilation=1, group_width=1,
+    def __init__(self, in_channels, out_channels, stride=1, dilation=1, next_dilation=None,
+                 group_width=1,
                  bottleneck_ratio=1.0, squeeze_channels=0, conv_cfg=None,
                  norm_cfg=dict(type='BN'), with_cp=False):
         super().__init__()
         mid = int(round(out_channels * bottleneck_ratio))
+        next_dilation = dilation if next_dilation is None else next_dilation
         self.with_cp = with_cp
         # registered in mmdet's/timm's state-dict order: conv1 bn1 conv2 bn2 [se] conv3 bn3
         self.norm_names = []
@@ -166,7 +164,7 @@ class RegNetBottleneck(nn.Module):
         self._add_norm(norm_cfg, out_channels)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
-        if stride != 1 or in_channels != out_channels:
+        if stride != 1 or in_channels != out_channels or dilation != next_dilation:
             self.downsample = nn.Sequential(
                 build_conv_layer(conv_cfg, in_channels, out_channels, 1, stride=stride,
                                  bias=False),
@@ -212,6 +210,10 @@ class PyclsRegNet(StagedBackbone):
         stem_channels (int): width of the 3x3 stride-2 stem. Default: 32.
         strides (Sequence[int]): stride of each stage's first block. Default: 2s.
         dilations (Sequence[int]): dilation of each stage. Default: 1s.
+        contract_dilation (bool): the first block of a dilated stage uses half the
+            stage's dilation (mmseg's ResNet option; what timm's
+            ``output_stride`` does). ``strides=(2, 2, 1, 1), dilations=(1, 1, 2, 4),
+            contract_dilation=True`` is output stride 8. Default: False.
         out_indices (Sequence[int]): stages to return (0-3). Default: (0, 1, 2, 3).
         frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and stages
             1..k. Default: -1.
@@ -225,16 +227,16 @@ class PyclsRegNet(StagedBackbone):
             which pass it, work unchanged).
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained',
             checkpoint=PATH)`` loads a pycls, timm, mmdet/mmpretrain or rexnet_mm
-            checkpoint through :mod:`rexnet_mm.converters`.
+            checkpoint through :mod:`rexnet_mm.weights`.
 
     Stages after the last requested one are neither run nor trained.
     """
 
     arch_settings = ARCH_SETTINGS
-    weights_family = 'regnet'
 
     def __init__(self, arch, in_channels=3, stem_channels=32, strides=(2, 2, 2, 2),
-                 dilations=(1, 1, 1, 1), out_indices=(0, 1, 2, 3), frozen_stages=-1,
+                 dilations=(1, 1, 1, 1), contract_dilation=False, out_indices=(0, 1, 2, 3),
+                 frozen_stages=-1,
                  conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
                  norm_eval=False, with_cp=False, zero_init_residual=True, style='pytorch',
                  init_cfg=None):
@@ -248,12 +250,7 @@ class PyclsRegNet(StagedBackbone):
         if num_stages > 4:
             raise ValueError(f'RegNet arch {arch} has {num_stages} stages; at most 4 are '
                              f'supported (lower wa or depth)')
-        out_indices = tuple(out_indices)
-        if not out_indices or any(i not in range(num_stages) for i in out_indices):
-            raise ValueError(f'out_indices {out_indices} must be a non-empty subset of '
-                             f'0..{num_stages - 1}')
-        if frozen_stages not in range(-1, num_stages + 1):
-            raise ValueError(f'frozen_stages must be in -1..{num_stages}, got {frozen_stages}')
+        out_indices = check_indices('PyclsRegNet', out_indices, frozen_stages, num_stages)
         if len(strides) < num_stages or len(dilations) < num_stages:
             raise ValueError(f'strides and dilations need {num_stages} entries')
         self.stage_widths = plan['widths']
@@ -271,23 +268,26 @@ class PyclsRegNet(StagedBackbone):
         self.add_module(self.norm1_name, norm1)
         self.relu = nn.ReLU(inplace=True)
 
-        self.res_layers = []
+        self.stage_names = []
         prev = stem_channels
         for i in range(num_stages):
             blocks = []
             for j in range(self.stage_depths[i]):
                 block_in = prev if j == 0 else self.stage_widths[i]
+                dilation = dilations[i]
+                if j == 0 and contract_dilation and dilation > 1:
+                    dilation //= 2
                 blocks.append(RegNetBottleneck(
                     block_in, self.stage_widths[i], stride=strides[i] if j == 0 else 1,
-                    dilation=dilations[i], group_width=self.group_widths[i],
+                    dilation=dilation, next_dilation=dilations[i],
+                    group_width=self.group_widths[i],
                     bottleneck_ratio=self.bottleneck_ratio,
                     squeeze_channels=se_channels(block_in, self.se_ratio),
                     conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp))
             prev = self.stage_widths[i]
             self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
-            self.res_layers.append(f'layer{i + 1}')
+            self.stage_names.append(f'layer{i + 1}')
         self.out_channels = tuple(self.stage_widths[i] for i in out_indices)
-        self.num_used_stages = max(out_indices) + 1
         self._freeze_stages()
 
     @property
@@ -295,98 +295,14 @@ class PyclsRegNet(StagedBackbone):
         return getattr(self, self.norm1_name)
 
     def forward(self, x):
-        x = self.relu(self.norm1(self.conv1(x)))
-        outs = []
-        for i, name in enumerate(self.res_layers[:self.num_used_stages]):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return self.forward_stages(self.relu(self.norm1(self.conv1(x))))
 
     def stem_modules(self):
         return [self.conv1, self.norm1]
 
-    def stage_names(self):
-        return self.res_layers
-
-    def num_used(self):
-        return self.num_used_stages
-
     def init_weights(self):
         super().init_weights()
         if self.pretrained_checkpoint is None and self.zero_init_residual:
-            for name in self.res_layers:
+            for name in self.stage_names:
                 for block in getattr(self, name):
                     constant_init(block.norm3, 0)
-
-    def describe(self):
-        return describe_regnet(self.arch_name, self.stage_widths, self.stage_depths,
-                               self.group_widths, self.se_ratio > 0)
-
-    def describe_mismatch(self, weights):
-        """Name the architecture a backbone state dict holds next to ours."""
-        return (f'the checkpoint holds {identify_regnet(weights)} but the model was built '
-                f'as {self.describe()}: set arch to the checkpoint\'s or use a checkpoint '
-                f'of {self.arch_name or "this arch"}')
-
-
-def describe_regnet(name, widths, depths, group_widths, has_se):
-    """``regnetx_400mf (widths [...], depths [...], group widths [...], no SE)``."""
-    detail = (f'widths {list(widths)}, depths {list(depths)}, group widths '
-              f'{list(group_widths)}, {"SE" if has_se else "no SE"}')
-    return f'{name} ({detail})' if name else f'a custom RegNet ({detail})'
-
-
-def checkpoint_stages(weights):
-    """Stage widths, depths, group widths and SE presence of our-layout backbone tensors."""
-    widths, depths, groups = [], [], []
-    for i in range(1, 5):
-        j = 0
-        while f'layer{i}.{j}.conv3.weight' in weights:
-            j += 1
-        if not j:
-            break
-        widths.append(int(weights[f'layer{i}.0.conv3.weight'].shape[0]))
-        groups.append(int(weights[f'layer{i}.0.conv2.weight'].shape[1]))
-        depths.append(j)
-    has_se = any('.se.' in k for k in weights)
-    return widths, depths, groups, has_se
-
-
-def identify_regnet(weights):
-    """Name (and describe) the RegNet that backbone tensors in our layout hold."""
-    widths, depths, groups, has_se = checkpoint_stages(weights)
-    if not widths:
-        return f'no RegNet stages (first keys: {list(weights)[:3]})'
-    found = None
-    for name in ARCH_SETTINGS:
-        plan = arch_stages(name)
-        if ((plan['widths'], plan['depths'], plan['group_widths'], plan['se_ratio'] > 0)
-                == (widths, depths, groups, has_se)):
-            found = name
-            break
-    return describe_regnet(found, widths, depths, groups, has_se)
-
-
-def regnet_classifier_cfg(arch='regnetx_400mf', num_classes=1000, **backbone_kwargs):
-    """mmpretrain ``ImageClassifier`` config of a RegNet ImageNet classifier (pycls head).
-
-    Backbone (last stage) -> ``GlobalAveragePooling`` -> ``LinearClsHead``; the data
-    preprocessor normalises BGR input like pycls.
-    """
-    widths = arch_stages(arch)['widths']
-    return dict(
-        type='ImageClassifier',
-        data_preprocessor=dict(type='ClsDataPreprocessor', num_classes=num_classes,
-                               mean=BGR_MEAN, std=BGR_STD, to_rgb=False),
-        backbone=dict(type='PyclsRegNet', arch=arch, out_indices=(len(widths) - 1,),
-                      **backbone_kwargs),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=widths[-1],
-                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5)))
-
-
-def build_regnet_classifier(arch='regnetx_400mf', num_classes=1000, **backbone_kwargs):
-    """Build :func:`regnet_classifier_cfg` with mmpretrain's registry."""
-    from mmpretrain.registry import MODELS as PRETRAIN_MODELS
-    return PRETRAIN_MODELS.build(regnet_classifier_cfg(arch, num_classes, **backbone_kwargs))

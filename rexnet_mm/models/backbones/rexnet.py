@@ -1,50 +1,67 @@
 """ReXNet backbone ("Rethinking Channel Dimensions for Efficient Model Design", CVPR 2021).
 
-Two variants share one network definition and differ only in their channel rule and
-activations:
+Two variants share one network definition and differ in their channel rule and
+activations (docs/reference.md, "ReXNet"):
 
-* ``arch='v1'``: linear channel growth (``round``), SiLU after the stem and expansions,
-  SE on stages 3-6, ReLU6 after the depthwise conv. The released ImageNet weights (the
-  authors' and timm's ``rexnet_*``) load into it unchanged.
+* ``arch='v1'``: linear channel growth rounded to integers, SiLU after the stem and
+  expansions, SE on stages 3-6, ReLU6 after the depthwise conv. The released ImageNet
+  weights (the authors' and timm's ``rexnet_*``) load into it unchanged.
 * ``arch='lite'``: widths made divisible by 8, ReLU6 everywhere, no SE.
 
-Feature taps (``out_indices``):
+Everything else is derived from one per-block table (:func:`rexnet_blocks`): the stage
+table below, the channel rule (:func:`rexnet_block_widths`) and the output stride. The
+stages are ``layer1`` .. ``layer6`` and the 1280*w head conv ``conv2``; ``out_indices``
+and ``frozen_stages`` count them like mmdet's MobileNetV2:
 
-==== ============ ======
- idx  after        stride
-==== ============ ======
- 0    block 0      2
- 1    block 2      4
- 2    block 4      8
- 3    block 10     16
- 4    block 15     32
- 5    head conv    32 (1280*w channels)
-==== ============ ======
+===== ========== ====== =================
+ idx   module     stride channels at w=1.0
+===== ========== ====== =================
+ 0     layer1     2      16
+ 1     layer2     4      38
+ 2     layer3     8      61
+ 3     layer4     16     95
+ 4     layer5     16     128
+ 5     layer6     32     185
+ 6     conv2      32     1280
+===== ========== ====== =================
 """
+import math
+from collections import namedtuple
+
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
 
 from ...registry import register_model
-from .base import StagedBackbone
+from .base import StagedBackbone, check_indices
 
-#: Blocks per stage and the stride of each stage's first block.
-STAGE_BLOCKS = (1, 2, 2, 3, 3, 5)
-STAGE_STRIDES = (1, 2, 2, 2, 1, 2)
-#: Stage (1-based layer index) whose output each tap reads; 7 is the head conv.
-TAP_LAYERS = (1, 2, 3, 5, 6, 7)
+#: The six stages (mmdet MobileNetV2 style): expand ratio, blocks, first-block stride,
+#: SE (where the arch has SE at all).
+STAGE_SETTINGS = [[1, 1, 1, False],
+                  [6, 2, 2, False],
+                  [6, 2, 2, True],
+                  [6, 3, 2, True],
+                  [6, 3, 1, True],
+                  [6, 5, 2, True]]
+
+#: Channel rule and activations of the two published variants. Block i outputs
+#: ``(start_ch + i * final_ch / spread) * widen_factor`` channels, where ``spread`` is
+#: the number of blocks (v1) or one less (lite); v1 rounds, lite makes widths divisible
+#: by 8. ``stem_ch`` and ``head_ch`` are the stem's and the head conv's widths at 1.0.
+ARCH_SETTINGS = {
+    'v1': dict(start_ch=16, final_ch=180, spread_offset=0, divisor=None, se=True,
+               stem_ch=32, head_ch=1280, act_cfg=dict(type='SiLU')),
+    'lite': dict(start_ch=16, final_ch=164, spread_offset=-1, divisor=8, se=False,
+                 stem_ch=32, head_ch=1280, act_cfg=dict(type='ReLU6')),
+}
 #: Widths with released ImageNet weights, by variant.
 PUBLISHED_WIDTHS = {'v1': (0.9, 1.0, 1.3, 1.5, 2.0, 2.2, 3.0), 'lite': (1.0, 1.3, 1.5, 2.0)}
 
-ARCH_SETTINGS = {
-    # first block / later blocks expansion, SE from this block on, width
-    # increment (final_ch), channel divisor, activation after stem/expansion/head
-    'v1': dict(expand_ratio=6, se_from_block=3, se_ratio=12, final_ch=180,
-               divisor=None, act_cfg=dict(type='SiLU')),
-    'lite': dict(expand_ratio=6, se_from_block=None, se_ratio=None, final_ch=164,
-                 divisor=8, act_cfg=dict(type='ReLU6')),
-}
+#: One block: input/output channels, expand ratio, stride, dilation of its depthwise
+#: conv, dilation after it, SE, and the stage (0-5) it belongs to.
+BlockCfg = namedtuple('BlockCfg', 'in_channels out_channels expand_ratio stride dilation '
+                                  'next_dilation se stage')
 
 
 def make_divisible(value, divisor, min_value=None):
@@ -56,49 +73,98 @@ def make_divisible(value, divisor, min_value=None):
     return new_value
 
 
-def rexnet_channels(widen_factor=1.0, arch='v1'):
-    """The channel plan of ReXNet: ``(stem, [(in, out) per block], head)``.
-
-    v1: ``round(c*w)``, the increment is 180/16 per block and the first block
-    starts from 16; lite: the same with 164/15 and every width divisible by 8.
-    Widths below 1.0 keep the stem (32) and the first block (16) unscaled.
-    """
+def _arch(arch):
     if arch not in ARCH_SETTINGS:
         raise KeyError(f'unknown ReXNet arch {arch!r}: use one of {sorted(ARCH_SETTINGS)}')
-    divisor = ARCH_SETTINGS[arch]['divisor']
-    num_blocks = sum(STAGE_BLOCKS)
-    # v1 spreads 180 over 16 increments, lite 164 over 15 (its first block is fixed)
-    step = ARCH_SETTINGS[arch]['final_ch'] / (num_blocks if arch == 'v1' else num_blocks - 1)
+    return ARCH_SETTINGS[arch]
 
-    def width(c):
-        c = round(c * widen_factor)
-        return make_divisible(c, divisor) if divisor else c
 
-    stem = width(32 / widen_factor if widen_factor < 1.0 else 32)
-    inplanes = 16 / widen_factor if widen_factor < 1.0 else 16
-    blocks = [(stem, width(inplanes))]
-    for _ in range(1, num_blocks):
-        in_ch = width(inplanes)
-        inplanes += step
-        blocks.append((in_ch, width(inplanes)))
+def stage_depths(depth_mult=1.0):
+    """Blocks per stage: ``ceil(n * depth_mult)`` (the authors' and timm's rule)."""
+    if not depth_mult > 0:
+        raise ValueError(f'depth_mult must be positive, got {depth_mult}')
+    return [math.ceil(n * depth_mult) for _, n, _, _ in STAGE_SETTINGS]
+
+
+def _width(value, widen_factor, divisor):
+    value = round(value * widen_factor)
+    return make_divisible(value, divisor) if divisor else value
+
+
+def rexnet_block_widths(widen_factor=1.0, arch='v1', depth_mult=1.0):
+    """``(stem, [output channels of every block], head)`` of a ReXNet.
+
+    Block i has ``start_ch + i * final_ch / spread`` channels before the width
+    multiplier (see :data:`ARCH_SETTINGS`). Widths below 1.0 keep the stem (32) and the
+    first block (16) unscaled, as the authors' code does.
+    """
+    setting = _arch(arch)
+    if not widen_factor > 0:
+        raise ValueError(f'widen_factor must be positive, got {widen_factor}')
+    num_blocks = sum(stage_depths(depth_mult))
+    step = setting['final_ch'] / (num_blocks + setting['spread_offset'])
+    small = widen_factor < 1.0
+    start = setting['start_ch'] / widen_factor if small else setting['start_ch']
+    stem = setting['stem_ch'] / widen_factor if small else setting['stem_ch']
+    divisor = setting['divisor']
+    widths = [_width(start + i * step, widen_factor, divisor) for i in range(num_blocks)]
     if arch == 'v1':
-        head = int(1280 * widen_factor)
-    else:
-        head = int(1280 * widen_factor) if widen_factor > 1.0 else 1280
-    return stem, blocks, head
+        head = int(setting['head_ch'] * widen_factor)
+    else:  # lite keeps 1280 up to 1.0
+        head = int(setting['head_ch'] * widen_factor) if widen_factor > 1.0 \
+            else setting['head_ch']
+    return _width(stem, widen_factor, divisor), widths, head
 
 
-def block_strides():
-    """Stride of each of the 16 blocks."""
-    return [s if j == 0 else 1 for n, s in zip(STAGE_BLOCKS, STAGE_STRIDES) for j in range(n)]
+def rexnet_blocks(widen_factor=1.0, arch='v1', depth_mult=1.0, output_stride=32):
+    """The per-block table of a ReXNet: a list of :data:`BlockCfg`.
+
+    ``output_stride`` 16 or 8 removes the stride of the stages past it and dilates the
+    depthwise convs after it instead (each removed stride doubles the dilation of the
+    following blocks), as timm's ``RexNet(output_stride=...)`` does.
+    """
+    if output_stride not in (8, 16, 32):
+        raise ValueError(f'output_stride must be 8, 16 or 32, got {output_stride}')
+    setting = _arch(arch)
+    stem, widths, _ = rexnet_block_widths(widen_factor, arch, depth_mult)
+    blocks, in_ch, i = [], stem, 0
+    current_stride, dilation = 2, 1  # after the stem
+    for stage, ((expand, _, stride, se), depth) in enumerate(
+            zip(STAGE_SETTINGS, stage_depths(depth_mult))):
+        for j in range(depth):
+            block_stride, next_dilation = (stride if j == 0 else 1), dilation
+            if block_stride > 1 and current_stride >= output_stride:
+                block_stride, next_dilation = 1, dilation * block_stride
+            blocks.append(BlockCfg(in_ch, widths[i], expand, block_stride, dilation,
+                                   next_dilation, se and setting['se'], stage))
+            current_stride *= block_stride
+            dilation = next_dilation
+            in_ch, i = widths[i], i + 1
+    return blocks
+
+
+def rexnet_feature_info(widen_factor=1.0, arch='v1', depth_mult=1.0, output_stride=32):
+    """``[(channels, stride)]`` of the seven stages (``out_indices`` 0-6)."""
+    blocks = rexnet_blocks(widen_factor, arch, depth_mult, output_stride)
+    info, stride = [], 2
+    for stage in range(len(STAGE_SETTINGS)):
+        stage_blocks = [b for b in blocks if b.stage == stage]
+        for b in stage_blocks:
+            stride *= b.stride
+        info.append((stage_blocks[-1].out_channels, stride))
+    info.append((rexnet_block_widths(widen_factor, arch, depth_mult)[2], stride))
+    return info
 
 
 class SqueezeExcite(nn.Module):
-    """SE with a BN between the two 1x1 convs (pool -> fc1 -> BN -> ReLU -> fc2 -> sigmoid)."""
+    """SE with a BN between the two 1x1 convs (pool -> fc1 -> BN -> ReLU -> fc2 -> sigmoid).
 
-    def __init__(self, channels, ratio=12, norm_cfg=dict(type='BN')):
+    ``channels // reduction`` squeeze channels (the authors' ``se_ratio=12``).
+    """
+
+    def __init__(self, channels, reduction=12, norm_cfg=dict(type='BN')):
         super().__init__()
-        mid = channels // ratio
+        mid = channels // reduction
         self.fc1 = nn.Conv2d(channels, mid, 1, bias=True)
         self.bn = build_norm_layer(norm_cfg, mid)[1]
         self.act = nn.ReLU(inplace=True)
@@ -114,23 +180,26 @@ class LinearBottleneck(nn.Module):
     """Inverted bottleneck with a partial shortcut (``out[:, :in] += x``).
 
     1x1 expand (norm, act) -> 3x3 depthwise (norm) -> SE -> ReLU6 -> 1x1 project (norm).
+    The shortcut exists when the block keeps the resolution (stride 1, unchanged
+    dilation) and does not shrink the channels.
     """
 
-    def __init__(self, in_channels, out_channels, stride, expand_ratio, se_ratio=None,
-                 norm_cfg=dict(type='BN'), act_cfg=dict(type='SiLU'),
-                 dw_act_cfg=dict(type='ReLU6'), with_cp=False):
+    def __init__(self, cfg, se_reduction=12, conv_cfg=None, norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='SiLU'), dw_act_cfg=dict(type='ReLU6'), with_cp=False):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.use_shortcut = stride == 1 and in_channels <= out_channels
+        self.in_channels, self.out_channels = cfg.in_channels, cfg.out_channels
+        self.use_shortcut = (cfg.stride == 1 and cfg.dilation == cfg.next_dilation
+                             and cfg.in_channels <= cfg.out_channels)
         self.with_cp = with_cp
-        mid = in_channels * expand_ratio
-        self.conv_exp = ConvModule(in_channels, mid, 1, norm_cfg=norm_cfg,
-                                   act_cfg=act_cfg) if expand_ratio != 1 else None
-        self.conv_dw = ConvModule(mid, mid, 3, stride=stride, padding=1, groups=mid,
-                                  norm_cfg=norm_cfg, act_cfg=None)
-        self.se = SqueezeExcite(mid, se_ratio, norm_cfg) if se_ratio else None
+        mid = cfg.in_channels * cfg.expand_ratio
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        self.conv_exp = ConvModule(cfg.in_channels, mid, 1, act_cfg=act_cfg, **common) \
+            if cfg.expand_ratio != 1 else None
+        self.conv_dw = ConvModule(mid, mid, 3, stride=cfg.stride, padding=cfg.dilation,
+                                  dilation=cfg.dilation, groups=mid, act_cfg=None, **common)
+        self.se = SqueezeExcite(mid, se_reduction, norm_cfg) if cfg.se else None
         self.act_dw = build_activation_layer(dw_act_cfg)
-        self.conv_pwl = ConvModule(mid, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.conv_pwl = ConvModule(mid, cfg.out_channels, 1, act_cfg=None, **common)
 
     def _forward(self, x):
         out = x if self.conv_exp is None else self.conv_exp(x)
@@ -157,10 +226,18 @@ class ReXNet(StagedBackbone):
         widen_factor (float): width multiplier; 0.9, 1.0, 1.3, 1.5, 2.0, 2.2 and
             3.0 have released V1 weights, 1.0-2.0 lite weights. Default: 1.0.
         arch (str): ``'v1'`` or ``'lite'``. Default: ``'v1'``.
-        out_indices (Sequence[int]): taps to return, see the module docstring.
-            Default: (1, 2, 3, 4), strides 4-32 for FPN-style necks.
-        frozen_stages (int): -1 freezes nothing, 0 the stem, k (1-6) the stem and
-            stages 1..k, 7 also the head conv. Default: -1.
+        depth_mult (float): blocks per stage ``ceil(n * depth_mult)``; the channel rule
+            spreads over the new block count (authors' code, timm). Default: 1.0.
+        in_channels (int): input channels. Default: 3.
+        output_stride (int): 32, or 16 / 8 for dilated stages (segmentation).
+            Default: 32.
+        out_indices (Sequence[int]): stages to return, 0-6 (see the module docstring).
+            Default: (1, 2, 4, 5), strides 4-32 for FPN-style necks.
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k (1-7) the stem and
+            stages 0..k-1 (7: also the head conv). Default: -1.
+        se_reduction (int): SE squeeze channels are ``channels // se_reduction``.
+            Default: 12.
+        conv_cfg (dict, optional): conv layers. Default: None (Conv2d).
         norm_cfg (dict): norm layers. Default: ``dict(type='BN')``.
         act_cfg (dict, optional): activation after the stem, expansions and head
             conv; default SiLU (v1) or ReLU6 (lite).
@@ -170,107 +247,47 @@ class ReXNet(StagedBackbone):
         with_cp (bool): gradient checkpointing per block. Default: False.
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained',
             checkpoint=PATH)`` loads any supported checkpoint layout (authors',
-            timm, rexnet_mm) through :mod:`rexnet_mm.converters`.
+            timm, rexnet_mm) through :mod:`rexnet_mm.weights`.
 
-    Stages after the last requested tap are neither run nor trained.
+    ``feature_info`` lists ``(channels, stride)`` of the seven stages and
+    ``out_channels`` the channels of the requested ones. Stages after the last
+    requested one are neither run nor trained.
     """
 
-    weights_family = 'rexnet'
-
-    def __init__(self, widen_factor=1.0, arch='v1', out_indices=(1, 2, 3, 4),
-                 frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True),
-                 act_cfg=None, dw_act_cfg=dict(type='ReLU6'), norm_eval=False,
-                 with_cp=False, init_cfg=None):
+    def __init__(self, widen_factor=1.0, arch='v1', depth_mult=1.0, in_channels=3,
+                 output_stride=32, out_indices=(1, 2, 4, 5), frozen_stages=-1,
+                 se_reduction=12, conv_cfg=None,
+                 norm_cfg=dict(type='BN', requires_grad=True), act_cfg=None,
+                 dw_act_cfg=dict(type='ReLU6'), norm_eval=False, with_cp=False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if arch not in ARCH_SETTINGS:
-            raise KeyError(f'unknown ReXNet arch {arch!r}: use one of {sorted(ARCH_SETTINGS)}')
-        if not widen_factor > 0:
-            raise ValueError(f'widen_factor must be positive, got {widen_factor}')
-        out_indices = tuple(out_indices)
-        if not out_indices or any(i not in range(len(TAP_LAYERS)) for i in out_indices):
-            raise ValueError(f'out_indices {out_indices} must be a non-empty subset of 0..5')
-        if frozen_stages not in range(-1, 8):
-            raise ValueError(f'frozen_stages must be in -1..7, got {frozen_stages}')
-        setting = ARCH_SETTINGS[arch]
+        setting = _arch(arch)
+        blocks = rexnet_blocks(widen_factor, arch, depth_mult, output_stride)
+        self.arch, self.widen_factor, self.depth_mult = arch, widen_factor, depth_mult
+        self.output_stride = output_stride
+        self.feature_info = rexnet_feature_info(widen_factor, arch, depth_mult,
+                                                output_stride)
+        self.stage_names = [f'layer{i + 1}' for i in range(len(STAGE_SETTINGS))] + ['conv2']
+        self.out_indices = check_indices('ReXNet', out_indices, frozen_stages,
+                                         len(self.stage_names))
+        self.frozen_stages, self.norm_eval, self.with_cp = frozen_stages, norm_eval, with_cp
         act_cfg = act_cfg if act_cfg is not None else setting['act_cfg']
-        self.arch, self.widen_factor = arch, widen_factor
-        self.out_indices, self.frozen_stages = out_indices, frozen_stages
-        self.norm_eval, self.with_cp = norm_eval, with_cp
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
 
-        stem, blocks, head = rexnet_channels(widen_factor, arch)
-        self.conv1 = ConvModule(3, stem, 3, stride=2, padding=1, norm_cfg=norm_cfg,
-                                act_cfg=act_cfg)
-        strides, start = block_strides(), 0
-        self.layers = []
-        for stage, num in enumerate(STAGE_BLOCKS, 1):
-            stage_blocks = []
-            for i in range(start, start + num):
-                use_se = setting['se_from_block'] is not None and i >= setting['se_from_block']
-                stage_blocks.append(LinearBottleneck(
-                    *blocks[i], stride=strides[i],
-                    expand_ratio=1 if i == 0 else setting['expand_ratio'],
-                    se_ratio=setting['se_ratio'] if use_se else None, norm_cfg=norm_cfg,
-                    act_cfg=act_cfg, dw_act_cfg=dw_act_cfg, with_cp=with_cp))
-            start += num
-            self.add_module(f'layer{stage}', nn.Sequential(*stage_blocks))
-            self.layers.append(f'layer{stage}')
-        self.conv2 = ConvModule(blocks[-1][1], head, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.layers.append('conv2')
-
-        tap_channels = [blocks[0][1], blocks[2][1], blocks[4][1], blocks[10][1],
-                        blocks[15][1], head]
-        self.out_channels = tuple(tap_channels[i] for i in out_indices)
-        self.tap_channels = tuple(tap_channels)
-        # modules after the last requested tap are skipped in forward
-        self.num_used_layers = TAP_LAYERS[max(out_indices)]
+        self.conv1 = ConvModule(in_channels, blocks[0].in_channels, 3, stride=2, padding=1,
+                                act_cfg=act_cfg, **common)
+        for stage, name in enumerate(self.stage_names[:-1]):
+            self.add_module(name, nn.Sequential(*[
+                LinearBottleneck(b, se_reduction, act_cfg=act_cfg, dw_act_cfg=dw_act_cfg,
+                                 with_cp=with_cp, **common)
+                for b in blocks if b.stage == stage]))
+        self.conv2 = ConvModule(blocks[-1].out_channels, self.feature_info[-1][0], 1,
+                                act_cfg=act_cfg, **common)
+        self.out_channels = tuple(self.feature_info[i][0] for i in self.out_indices)
         self._freeze_stages()
 
     def forward(self, x):
-        x = self.conv1(x)
-        taps = {layer: idx for idx, layer in enumerate(TAP_LAYERS)}
-        outs = []
-        for number, name in enumerate(self.layers[:self.num_used_layers], 1):
-            x = getattr(self, name)(x)
-            if taps.get(number) in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return self.forward_stages(self.conv1(x))
 
     def stem_modules(self):
         return [self.conv1]
-
-    def stage_names(self):
-        return self.layers
-
-    def num_used(self):
-        return self.num_used_layers
-
-    def describe(self):
-        return f'ReXNet-{self.widen_factor:g} ({self.arch})'
-
-    def describe_mismatch(self, weights):
-        """Name the architecture a backbone state dict holds next to ours."""
-        found = checkpoint_block_channels(weights)
-        return (f'the checkpoint holds {identify_rexnet(found, weights)} but the model '
-                f'is {self.describe()}: set widen_factor/arch to match the checkpoint '
-                f'or use a {self.describe()} checkpoint')
-
-
-def checkpoint_block_channels(weights):
-    """Output channels of the 16 blocks as stored in our-layout backbone weights."""
-    chans = []
-    for stage, num in enumerate(STAGE_BLOCKS, 1):
-        for j in range(num):
-            w = weights.get(f'layer{stage}.{j}.conv_pwl.conv.weight')
-            chans.append(int(w.shape[0]) if w is not None else None)
-    return tuple(chans)
-
-
-def identify_rexnet(block_channels, weights=()):
-    """Name the published ReXNet whose blocks have these output channels."""
-    for arch, widths in PUBLISHED_WIDTHS.items():
-        for w in widths:
-            if tuple(o for _, o in rexnet_channels(w, arch)[1]) == tuple(block_channels):
-                return f'ReXNet-{w:g} ({arch})'
-    has_se = any('.se.' in k for k in weights)
-    return (f'a ReXNet ({"v1" if has_se else "lite"}-like) with block widths '
-            f'{list(block_channels)}')

@@ -1,10 +1,10 @@
-# The embedded "synthetic birds" set (rexnet_mm.datasets.synthetic_finegrained):
+# The embedded "synthetic birds" set (rexnet_mm.synthetic.finegrained):
 # 32 visually close classes, 64x64 images, written in the CUB-200-2011 layout and
 # read by mmpretrain's own CUB class:
 #   synthetic_birds/{images/<class>/*.jpg, images.txt, image_class_labels.txt,
 #                    train_test_split.txt, classes.txt}
 # Generate it with
-#   python -m rexnet_mm.datasets.synthetic_finegrained data/synthetic_birds
+#   python -m rexnet_mm.synthetic.finegrained data/synthetic_birds
 # The recipe is the fine-grained one scaled to 64 px and a CPU: mild crops (the
 # crown must stay in view), flips (every class attribute is mirror-symmetric),
 # no colour jitter (hue is a class attribute).

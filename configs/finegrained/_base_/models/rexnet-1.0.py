@@ -6,7 +6,7 @@
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='ReXNet', widen_factor=1.0, arch='v1', out_indices=(5, ),
+        type='ReXNet', widen_factor=1.0, arch='v1', out_indices=(6, ),
         init_cfg=dict(type='Pretrained',
                       checkpoint='checkpoints/rexnetv1_1.0x.pth')),
     neck=dict(type='GlobalAveragePooling'),

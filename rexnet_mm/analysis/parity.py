@@ -1,4 +1,6 @@
-"""Helpers shared by the tests and the parity/benchmark tools (not used at run time)."""
+"""Parity against independent implementations: random weights, reference models and the
+comparisons that tools/analysis/*_report.py print and the tests assert (not used by
+training or inference)."""
 import torch
 
 
@@ -49,11 +51,32 @@ def random_image(size=64, batch=1, seed=1):
     return torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(seed))
 
 
+#: Parity tolerance of two float32 implementations of one network, relative to the
+#: reference output's largest magnitude (:func:`rel_diff`). The two sum the same
+#: products in different orders (other kernels, thread counts, SIMD widths), so they
+#: differ by float32 rounding: eps = 1.2e-7 per operation, growing with depth and
+#: accumulation length to at most 1e-6 of the output scale on every model and
+#: numerics setting measured (2 or 1 threads, MKL/oneDNN capped at AVX2 or SSE4).
+#: 1e-5 leaves a 10x margin for other CPUs, and stays below what a 1% change of any
+#: single weight tensor does to the compared outputs (4.5e-5 for the weakest, an SE
+#: conv of RegNetY-1.6GF; 9e-4 for ReXNet-1.0), which tests/test_*parity* check.
+PARITY_RTOL = 1e-5
+
+
 def max_diff(a, b):
     """``max |a - b|`` of two tensors of the same shape (AssertionError otherwise)."""
     if a.shape != b.shape:
         raise AssertionError(f'shape {tuple(a.shape)} != reference {tuple(b.shape)}')
     return (a - b).abs().max().item()
+
+
+def rel_diff(a, b):
+    """``max |a - b| / max |b|``: the error of ``a`` relative to the scale of the
+    reference ``b`` (see :data:`PARITY_RTOL`)."""
+    scale = b.abs().max().item()
+    if scale == 0:
+        raise AssertionError('reference is all zeros: a degenerate comparison')
+    return max_diff(a, b) / scale
 
 
 def meta_built(build, *args, **kwargs):
@@ -79,15 +102,22 @@ def timm_rexnet(width):
     return meta_built(timm.models.rexnet.RexNet, width_mult=width)
 
 
-#: timm ``features[i]`` whose outputs are our ReXNet taps 0..5.
-TIMM_REXNET_TAPS = (0, 2, 4, 10, 15, 16)
+def timm_rexnet_taps(depth_mult=1.0):
+    """timm ``features[i]`` whose outputs are our ReXNet stages 0..6 (the last block of
+    each stage, then the head conv)."""
+    from ..models.backbones.rexnet import stage_depths
+    ends, total = [], -1
+    for depth in stage_depths(depth_mult):
+        total += depth
+        ends.append(total)
+    return tuple(ends) + (total + 1,)
 
 
-def timm_rexnet_outputs(model, x):
-    """Logits and the six tap feature maps of a timm ReXNet."""
+def timm_rexnet_outputs(model, x, depth_mult=1.0):
+    """Logits and the seven stage outputs of a timm ReXNet."""
     feats = []
     hooks = [model.features[i].register_forward_hook(lambda m, i, o: feats.append(o))
-             for i in TIMM_REXNET_TAPS]
+             for i in timm_rexnet_taps(depth_mult)]
     try:
         logits = model(x)
     finally:
@@ -97,21 +127,21 @@ def timm_rexnet_outputs(model, x):
 
 
 def rexnet_outputs(classifier, x):
-    """Logits and all six taps of one of our ReXNet classifiers."""
+    """Logits and all seven stage outputs of one of our ReXNet classifiers."""
     backbone = classifier.backbone
-    saved = backbone.out_indices, backbone.num_used_layers
-    backbone.out_indices, backbone.num_used_layers = tuple(range(6)), 7
+    saved = backbone.out_indices
+    backbone.out_indices = tuple(range(len(backbone.stage_names)))
     try:
         feats = backbone(x)
     finally:
-        backbone.out_indices, backbone.num_used_layers = saved
+        backbone.out_indices = saved
     return classifier(x, mode='tensor'), feats
 
 
 def rexnet_timm_parity(width, seed=0, size=64, batch=2):
     """Max |diff| of logits and of each tap between timm and ours on timm's random weights."""
-    from .converters import convert_state_dict
-    from .models.classifiers import build_rexnet_classifier
+    from ..models.classifiers import build_rexnet_classifier
+    from ..weights import convert_state_dict
     ref = randomize_(timm_rexnet(width), seed=seed)
     model = build_rexnet_classifier(widen_factor=width).eval()
     converted, fmt = convert_state_dict(ref.state_dict(), 'rexnet')
@@ -122,11 +152,13 @@ def rexnet_timm_parity(width, seed=0, size=64, batch=2):
         logits, feats = rexnet_outputs(model, x)
     return dict(format=fmt, logits_scale=ref_logits.abs().max().item(),
                 logits=max_diff(logits, ref_logits),
-                taps=[max_diff(ours, theirs) for ours, theirs in zip(feats, ref_feats)])
+                taps=[max_diff(ours, theirs) for ours, theirs in zip(feats, ref_feats)],
+                rel=max([rel_diff(logits, ref_logits)] +
+                        [rel_diff(a, b) for a, b in zip(feats, ref_feats)]))
 
 
 # --------------------------------------------------------------------------------- RegNet
-#: The pycls model zoo as copied into REFERENCE.md (pycls MODEL_ZOO.md, "RegNetX" and
+#: The pycls model zoo as listed in docs/reference.md (pycls MODEL_ZOO.md, "RegNetX" and
 #: "RegNetY" tables): timm name, stage widths, stage depths, GFLOPs at 224x224 and
 #: parameters in millions (with the 1000-class FC).
 REGNET_ZOO = {
@@ -199,8 +231,8 @@ def regnet_timm_pair(arch, seed=None):
 
     Returns ``(timm model, ours, format the converter detected)``, both in eval mode.
     """
-    from .converters import convert_state_dict
-    from .models.backbones.regnet import build_regnet_classifier
+    from ..models.classifiers import build_regnet_classifier
+    from ..weights import convert_state_dict
     ref = timm_regnet(REGNET_ZOO[arch][0], seed=len(arch) if seed is None else seed)
     ours = build_regnet_classifier(arch).eval()
     state, fmt = convert_state_dict(ref.state_dict(), 'regnet')
@@ -221,6 +253,8 @@ def regnet_timm_parity(ref, ours, x=None):
         logits, stages = regnet_outputs(ours, ours.backbone, x.flip(1), mode='tensor')
     return dict(logits=max_diff(logits, ref_logits),
                 stages=[max_diff(a, b) for a, b in zip(stages, ref_stages)],
+                rel=max([rel_diff(logits, ref_logits)] +
+                        [rel_diff(a, b) for a, b in zip(stages, ref_stages)]),
                 stage_widths=[a.shape[1] for a in stages],
                 logits_std=ref_logits.std().item())
 
@@ -233,8 +267,8 @@ def regnet_mmdet_parity(arch, seed=3, x=None):
     output on ``x`` (default :func:`random_image`; both BGR, no flip).
     """
     from mmdet.models.backbones import RegNet as MMDetRegNet
-    from .converters import convert_state_dict
-    from .models.backbones.regnet import PyclsRegNet
+    from ..models.backbones.regnet import PyclsRegNet
+    from ..weights import convert_state_dict
     ref = randomize_(MMDetRegNet(arch=arch), seed, **REGNET_RANDOM)
     mmdet_sd = ref.state_dict()
     state, fmt = convert_state_dict(mmdet_sd, 'regnet')
@@ -243,22 +277,6 @@ def regnet_mmdet_parity(arch, seed=3, x=None):
     ours.load_state_dict({k[len('backbone.'):]: v for k, v in state.items()}, strict=True)
     x = random_image() if x is None else x
     with torch.no_grad():
-        diffs = [max_diff(a, b) for a, b in zip(ours(x), ref(x))]
-    return dict(format=fmt, same_keys=same_keys, stages=diffs)
-
-
-def load_tool(name):
-    """``tools/<name>.py`` of the source checkout as a module (tools/ is not a package),
-    e.g. ``load_tool('train').main([...])`` or ``load_tool('analysis/get_flops')``."""
-    import importlib.util
-    import os.path as osp
-
-    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', f'{name}.py')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} not found: load_tool needs the source checkout '
-                                f'(pip install -e .)')
-    spec = importlib.util.spec_from_file_location(
-        'rexnet_mm_tools_' + name.replace('/', '_'), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+        pairs = list(zip(ours(x), ref(x)))
+    return dict(format=fmt, same_keys=same_keys, stages=[max_diff(a, b) for a, b in pairs],
+                rel=max(rel_diff(a, b) for a, b in pairs))

@@ -29,12 +29,9 @@ a file in each layout.
 import re
 from collections import OrderedDict
 
-from .base import CheckpointError, register_format
-
-BGR_MEAN = [103.53, 116.28, 123.675]
-BGR_STD = [57.375, 57.12, 58.395]
-#: What a RegNet checkpoint in our layout expects (for ``meta`` of converted files).
-CONVERSION_META = dict(input_order='BGR', mean=BGR_MEAN, std=BGR_STD)
+from ..models.backbones.regnet import ARCH_SETTINGS, PyclsRegNet, arch_stages
+from ..models.normalization import PYCLS_BGR, flipped
+from .base import CheckpointError, WeightsFamily, register_family, register_format
 
 _ROLES = ('stem_conv', 'stem_norm', 'conv1', 'norm1', 'conv2', 'norm2', 'conv3', 'norm3',
           'se1', 'se2', 'proj', 'proj_norm', 'fc')
@@ -111,7 +108,7 @@ def convert_layout(state_dict, src, dst):
         if parsed is None:
             raise CheckpointError(
                 f'{key!r} is not a tensor of a RegNet in the {src} layout; the file is '
-                f'not a plain {src} RegNet checkpoint (see rexnet_mm.converters.regnet)')
+                f'not a plain {src} RegNet checkpoint (see rexnet_mm.weights.regnet)')
         role, stage, block, param = parsed
         fields = dict(p=param)
         if stage is not None:
@@ -137,9 +134,7 @@ def to_layout(state_dict, layout):
 
 def layout_meta(layout):
     """``meta`` entries describing a RegNet file in ``layout`` (its input channel order)."""
-    if LAYOUTS[layout][2] == 'RGB':
-        return dict(input_order='RGB', mean=BGR_MEAN[::-1], std=BGR_STD[::-1])
-    return dict(CONVERSION_META)
+    return flipped(PYCLS_BGR) if LAYOUTS[layout][2] == 'RGB' else dict(PYCLS_BGR)
 
 
 def _is_regnet_stem(state_dict, key):
@@ -148,10 +143,9 @@ def _is_regnet_stem(state_dict, key):
 
 
 class RegNetFormat:
-    """A checkpoint layout that :mod:`rexnet_mm.converters.base` can detect and convert."""
+    """A checkpoint layout that :mod:`rexnet_mm.weights.base` can detect and convert."""
 
     family = 'regnet'
-    meta = CONVERSION_META
 
     def __init__(self, name, layout, stem_key, probe_key, description):
         self.name, self.layout = name, layout
@@ -185,3 +179,60 @@ register_format(RegNetFormat(
 register_format(RegNetFormat(
     'regnet_mmdet', 'mmdet', 'conv1.weight', 'layer1.0.conv2.',
     "mmdet's open-mmlab://regnetx_* ImageNet weights (regnet2mmdet.py output), BGR"))
+
+
+# ------------------------------------------------------------------ which RegNet a file holds
+def describe_regnet(name, widths, depths, group_widths, has_se):
+    """``regnetx_400mf (widths [...], depths [...], group widths [...], no SE)``."""
+    detail = (f'widths {list(widths)}, depths {list(depths)}, group widths '
+              f'{list(group_widths)}, {"SE" if has_se else "no SE"}')
+    return f'{name} ({detail})' if name else f'a custom RegNet ({detail})'
+
+
+def checkpoint_stages(weights):
+    """Stage widths, depths, group widths and SE presence of our-layout backbone tensors."""
+    widths, depths, groups = [], [], []
+    for i in range(1, 5):
+        j = 0
+        while f'layer{i}.{j}.conv3.weight' in weights:
+            j += 1
+        if not j:
+            break
+        widths.append(int(weights[f'layer{i}.0.conv3.weight'].shape[0]))
+        groups.append(int(weights[f'layer{i}.0.conv2.weight'].shape[1]))
+        depths.append(j)
+    has_se = any('.se.' in k for k in weights)
+    return widths, depths, groups, has_se
+
+
+def identify_regnet(weights):
+    """Name (and describe) the RegNet that backbone tensors in our layout hold."""
+    widths, depths, groups, has_se = checkpoint_stages(weights)
+    if not widths:
+        return f'no RegNet stages (first keys: {list(weights)[:3]})'
+    found = None
+    for name in ARCH_SETTINGS:
+        plan = arch_stages(name)
+        if ((plan['widths'], plan['depths'], plan['group_widths'], plan['se_ratio'] > 0)
+                == (widths, depths, groups, has_se)):
+            found = name
+            break
+    return describe_regnet(found, widths, depths, groups, has_se)
+
+
+class RegNetFamily(WeightsFamily):
+    name, model_class = 'regnet', PyclsRegNet
+
+    def identify(self, weights):
+        return identify_regnet(weights)
+
+    def describe(self, model):
+        return describe_regnet(model.arch_name, model.stage_widths, model.stage_depths,
+                               model.group_widths, model.se_ratio > 0)
+
+    def hint(self, model):
+        return (f"set arch to the checkpoint's or use a checkpoint of "
+                f"{model.arch_name or 'this arch'}")
+
+
+register_family(RegNetFamily())

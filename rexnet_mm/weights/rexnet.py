@@ -24,20 +24,24 @@ block suffixes are ours.
 import re
 from collections import OrderedDict
 
-from ..models.backbones.rexnet import STAGE_BLOCKS
-from .base import CheckpointError, register_format
+from ..models.backbones.rexnet import (PUBLISHED_WIDTHS, ReXNet, rexnet_block_widths,
+                                       stage_depths)
+from .base import CheckpointError, WeightsFamily, register_family, register_format
 
-NUM_BLOCKS = sum(STAGE_BLOCKS)
+#: The authors' and timm's layouts number the blocks of the published plans
+#: (depth_mult 1.0: 16 blocks) in one sequence; ours nests them in stages.
+STAGE_DEPTHS = stage_depths(1.0)
+NUM_BLOCKS = sum(STAGE_DEPTHS)
 _SE_PARTS = (('fc.0', 'fc1'), ('fc.1', 'bn'), ('fc.3', 'fc2'))
 
 
 def block_prefix(i):
     """Our module path of block ``i`` (0..15), e.g. ``layer2.1``."""
-    for stage, num in enumerate(STAGE_BLOCKS, 1):
+    for stage, num in enumerate(STAGE_DEPTHS, 1):
         if i < num:
             return f'layer{stage}.{i}'
         i -= num
-    raise IndexError('ReXNet has 16 blocks')
+    raise IndexError(f'the published ReXNets have {NUM_BLOCKS} blocks')
 
 
 def _block_units(has_exp, has_se):
@@ -181,4 +185,45 @@ def to_layout(state_dict, layout):
 
 def _block_index(key):
     stage, j = re.match(r'backbone\.layer(\d)\.(\d+)\.', key).groups()
-    return sum(STAGE_BLOCKS[:int(stage) - 1]) + int(j)
+    return sum(STAGE_DEPTHS[:int(stage) - 1]) + int(j)
+
+
+# ------------------------------------------------------------------ which ReXNet a file holds
+def checkpoint_block_channels(weights):
+    """Output channels of every block, stage by stage, of our-layout backbone tensors."""
+    found = {}
+    for key, value in weights.items():
+        m = re.fullmatch(r'layer(\d)\.(\d+)\.conv_pwl\.conv\.weight', key)
+        if m:
+            found[int(m.group(1)), int(m.group(2))] = int(value.shape[0])
+    return tuple(found[k] for k in sorted(found))
+
+
+def identify_rexnet(weights):
+    """Name the published ReXNet whose blocks ``weights`` (our layout) hold."""
+    block_channels = checkpoint_block_channels(weights)
+    for arch, widths in PUBLISHED_WIDTHS.items():
+        for w in widths:
+            if tuple(rexnet_block_widths(w, arch)[1]) == block_channels:
+                return f'ReXNet-{w:g} ({arch})'
+    has_se = any('.se.' in k for k in weights)
+    return (f'a ReXNet ({"v1" if has_se else "lite"}-like) with {len(block_channels)} '
+            f'blocks of widths {list(block_channels)}')
+
+
+class ReXNetFamily(WeightsFamily):
+    name, model_class = 'rexnet', ReXNet
+
+    def identify(self, weights):
+        return identify_rexnet(weights)
+
+    def describe(self, model):
+        depth = f', depth_mult {model.depth_mult:g}' if model.depth_mult != 1 else ''
+        return f'ReXNet-{model.widen_factor:g} ({model.arch}{depth})'
+
+    def hint(self, model):
+        return (f'set widen_factor/arch to the checkpoint\'s or use a checkpoint of '
+                f'{self.describe(model)}')
+
+
+register_family(ReXNetFamily())

@@ -3,11 +3,11 @@
 Both read only files that the tools write, so they work on any finished run::
 
     # boxes of a COCO results JSON (tools/test.py --json-prefix) on validation images
-    python -m rexnet_mm.visualization boxes data/shapes_coco/annotations/instances_val.json \\
+    python -m rexnet_mm.analysis.plots boxes data/shapes_coco/annotations/instances_val.json \\
         --img-dir data/shapes_coco/val --results work_dirs/demo/results.bbox.json \\
         --out work_dirs/demo/predictions.png
     # training losses (and validation bbox mAP) from an mmengine work dir
-    python -m rexnet_mm.visualization loss work_dirs/demo --out work_dirs/demo/loss_curve.png
+    python -m rexnet_mm.analysis.plots loss work_dirs/demo --out work_dirs/demo/loss_curve.png
 """
 import argparse
 import glob

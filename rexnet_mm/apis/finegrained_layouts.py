@@ -89,12 +89,12 @@ DATASETS = OrderedDict((spec.name, spec) for spec in [
           'images/*.jpg, annotations/trainval.txt, annotations/test.txt',
           [('images/', 'annotations/trainval.txt', 'annotations/test.txt')],
           _pets_sample),
-    # the embedded generated set (rexnet_mm.datasets.synthetic_finegrained),
+    # the embedded generated set (rexnet_mm.synthetic.finegrained),
     # read by mmpretrain's CUB class; its class count comes from classes.txt
     _Spec('synthetic', 'CUB', None, 'train', 'test', 'synthetic_birds',
           'CUB layout (images/<class>/*.jpg, images.txt, image_class_labels.txt, '
           'train_test_split.txt) + classes.txt, as written by '
-          'python -m rexnet_mm.datasets.synthetic_finegrained',
+          'python -m rexnet_mm.synthetic.finegrained',
           [('images/', 'images.txt', 'image_class_labels.txt', 'train_test_split.txt',
             'classes.txt')],
           _cub_sample),

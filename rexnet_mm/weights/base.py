@@ -1,14 +1,15 @@
-"""Format registry, reading, converting and loading of checkpoints.
+"""Format and family registries, reading, converting and loading of checkpoints.
 
 A *format* is a small object with
 
 * ``name`` (str) and ``family`` ('rexnet' or 'regnet'),
 * ``detect(state_dict) -> bool``: does this state dict use the format,
 * ``convert(state_dict) -> dict``: the same tensors in our layout
-  (``backbone.*`` and ``head.*``, see :mod:`rexnet_mm.converters`).
+  (``backbone.*`` and ``head.*``, see :mod:`rexnet_mm.weights`).
 
-Formats register themselves with :func:`register_format`. Our own layout is the
-format named ``'rexnet_mm'`` and is recognised for every family.
+A *family* (:class:`WeightsFamily`) ties a backbone class to its formats and says, when
+a checkpoint does not fit a model, which architecture each of them holds. Both register
+themselves (:func:`register_format`, :func:`register_family`) in the family modules.
 """
 import os
 import os.path as osp
@@ -106,16 +107,57 @@ def save_checkpoint(state_dict, path, meta=None):
             os.remove(tmp)
 
 
-def load_backbone_weights(backbone, path, family, logger=None):
+class WeightsFamily:
+    """What the weights layer knows of one backbone family.
+
+    A subclass sets ``name`` (the ``family`` of its formats) and ``model_class``, and
+    implements ``identify(weights)`` (the architecture that backbone tensors in our
+    layout, without the ``backbone.`` prefix, hold), ``describe(model)`` and
+    ``hint(model)`` (how to make model and checkpoint agree).
+    """
+
+    name = model_class = None
+
+    def identify(self, weights):
+        raise NotImplementedError
+
+    def describe(self, model):
+        raise NotImplementedError
+
+    def hint(self, model):
+        return (f"build the model with the checkpoint's architecture or use a checkpoint "
+                f"of {self.describe(model)}")
+
+
+FAMILIES = OrderedDict()
+
+
+def register_family(family):
+    """Register a :class:`WeightsFamily` instance; returns it."""
+    if family.name in FAMILIES:
+        raise KeyError(f'weights family {family.name!r} is already registered')
+    FAMILIES[family.name] = family
+    return family
+
+
+def family_of(model):
+    """The registered family whose backbone class ``model`` is an instance of."""
+    for family in FAMILIES.values():
+        if isinstance(model, family.model_class):
+            return family
+    raise CheckpointError(f'no checkpoint family knows {type(model).__name__}; known: '
+                          f'{", ".join(f.model_class.__name__ for f in FAMILIES.values())}')
+
+
+def load_backbone_weights(backbone, path, logger=None):
     """Load any supported checkpoint into a backbone module.
 
     The classifier (``head.*``) and anything that is not part of the backbone is
     ignored; every backbone tensor must be present with the right shape, or a
-    :class:`CheckpointError` says which architecture the file holds. Families
-    provide ``describe_mismatch(backbone, state_dict)`` on the backbone class
-    to name both architectures.
+    :class:`CheckpointError` names the architecture the file holds and the model's.
     """
-    state, fmt = convert_state_dict(read_state_dict(path), family)
+    family = family_of(backbone)
+    state, fmt = convert_state_dict(read_state_dict(path), family.name)
     prefix = 'backbone.'
     weights = OrderedDict((k[len(prefix):], v) for k, v in state.items()
                           if k.startswith(prefix))
@@ -126,14 +168,13 @@ def load_backbone_weights(backbone, path, family, logger=None):
     unexpected = [k for k in weights if k not in own]
     wrong = [k for k in own if k in weights and own[k].shape != weights[k].shape]
     if missing or unexpected or wrong:
-        describe = getattr(backbone, 'describe_mismatch', None)
-        detail = describe(weights) if describe else None
-        if detail is None:
-            detail = (f'{len(missing)} missing, {len(unexpected)} unexpected and '
-                      f'{len(wrong)} mis-shaped tensors (first: '
-                      f'{(missing + unexpected + wrong)[:3]})')
+        found, model = family.identify(weights), family.describe(backbone)
+        detail = (f'the checkpoint holds {found} but the model is {model}'
+                  if found != model else
+                  f'{len(missing)} missing, {len(unexpected)} unexpected and {len(wrong)} '
+                  f'mis-shaped tensors (first: {(missing + unexpected + wrong)[:3]})')
         raise CheckpointError(f'checkpoint {path!r} ({fmt} layout) does not fit '
-                              f'{type(backbone).__name__}: {detail}')
+                              f'{type(backbone).__name__}: {detail}; {family.hint(backbone)}')
     backbone.load_state_dict(weights, strict=False)
     if logger is not None:
         logger.info(f'loaded {len(weights)} backbone tensors from {path} ({fmt} layout)')

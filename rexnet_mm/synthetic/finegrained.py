@@ -25,8 +25,8 @@ Two generated tasks, both drawn with numpy only (no downloads):
 Every image depends only on ``(seed, split, index)``, so a dataset is
 reproducible bit for bit. Command line::
 
-    python -m rexnet_mm.datasets.synthetic_finegrained data/synthetic_birds
-    python -m rexnet_mm.datasets.synthetic_finegrained data/shapes --task shapes
+    python -m rexnet_mm.synthetic.finegrained data/synthetic_birds
+    python -m rexnet_mm.synthetic.finegrained data/shapes --task shapes
 """
 import argparse
 import colorsys

@@ -16,8 +16,8 @@ Layout (what mmdet's ``CocoDataset`` reads)::
 Every image depends only on ``(seed, split, index)``: a dataset is reproducible
 bit for bit and growing ``--train`` keeps the existing images. Command line::
 
-    python -m rexnet_mm.datasets.synthetic_coco --out data/shapes_coco
-    python -m rexnet_mm.datasets.synthetic_coco --out /tmp/tiny --train 8 --val 4 --size 64
+    python -m rexnet_mm.synthetic.shapes_coco --out data/shapes_coco
+    python -m rexnet_mm.synthetic.shapes_coco --out /tmp/tiny --train 8 --val 4 --size 64
 """
 import argparse
 import colorsys
@@ -98,13 +98,14 @@ def _colour(rng, value_range=(0.25, 1.0), sat_range=(0.3, 1.0)):
     return np.array(rgb) * 255
 
 
-def background(rng, size, contrast=60.0):
+def background(rng, size, contrast=60.0, kinds=BACKGROUNDS):
     """A textured (H, W, 3) float background in [0, 255].
 
-    The texture blends two colours at most ``contrast`` apart per channel, so it is
-    visible but weaker than the objects (whose colours differ from it by more).
+    The texture (one of ``kinds``) blends two colours at most ``contrast`` apart per
+    channel, so it is visible but weaker than the objects (whose colours differ from
+    it by more).
     """
-    kind = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
+    kind = kinds[rng.integers(len(kinds))]
     yy, xx = np.mgrid[0:size, 0:size] / size
     if kind == 'noise':  # smooth blobs: coarse noise, bilinear upsampling
         cells = int(rng.integers(3, 8))
@@ -146,13 +147,14 @@ def _overlaps(box, boxes, margin):
                and b[1] < y1 + margin for b in boxes)
 
 
-def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3), max_rotation=25.0):
+def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3), max_rotation=25.0,
+                 backgrounds=BACKGROUNDS):
     """One image and its objects (shapes turned by up to ``max_rotation`` degrees).
 
     Returns ``(image uint8 (size, size, 3), objects)`` where each object is a
     dict with ``label`` (0-based), ``polygon`` (N, 2) and ``bbox`` (x0, y0, x1, y1).
     """
-    img = background(rng, size)
+    img = background(rng, size, kinds=backgrounds)
     objects, boxes = [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
         label = int(rng.integers(len(CLASSES)))
@@ -198,7 +200,7 @@ def coco_annotations(objects, image_id, first_ann_id):
 
 
 def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
-             ext='jpg', max_rotation=25.0):
+             ext='jpg', max_rotation=25.0, radius_range=(0.12, 0.3), backgrounds=BACKGROUNDS):
     """Write the dataset to ``out`` (idempotent: an identical one is kept).
 
     Returns a dict with ``root``, ``classes``, the annotation files
@@ -209,9 +211,10 @@ def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
         raise ValueError(f'ext must be png or jpg, got {ext!r}')
     if size < 32:
         raise ValueError(f'size must be at least 32 pixels, got {size}')
-    info = dict(generator='rexnet_mm.datasets.synthetic_coco', version=_FORMAT_VERSION,
+    info = dict(generator='rexnet_mm.synthetic.shapes_coco', version=_FORMAT_VERSION,
                 classes=list(CLASSES), num_train=num_train, num_val=num_val, size=size,
-                seed=seed, max_objects=max_objects, ext=ext, max_rotation=max_rotation)
+                seed=seed, max_objects=max_objects, ext=ext, max_rotation=max_rotation,
+                radius_range=list(radius_range), backgrounds=list(backgrounds))
     result = dict(root=out, classes=CLASSES,
                   train_ann=osp.join(out, 'annotations', 'instances_train.json'),
                   val_ann=osp.join(out, 'annotations', 'instances_val.json'),
@@ -226,7 +229,7 @@ def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
         images, anns = [], []
         for index in range(count):
             img, objects = render_image(_rng(seed, split, index), size, max_objects,
-                                        max_rotation=max_rotation)
+                                        radius_range, max_rotation, backgrounds)
             name = f'{index:06d}.{ext}'
             save_image(osp.join(out, split, name), img, ext)
             image_id = index + 1

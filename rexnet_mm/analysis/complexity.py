@@ -1,0 +1,124 @@
+"""Parameter and multiply-add counts as the papers report them."""
+import os.path as osp
+from functools import partial
+
+import torch
+import torch.nn as nn
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def flop_analyzer(model, size=224):
+    """mmengine's FlopAnalyzer of ``model`` on one ``size x size`` image, quiet."""
+    from mmengine.analysis import FlopAnalyzer
+    analyzer = FlopAnalyzer(model, torch.zeros(1, 3, size, size))
+    return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+
+
+def conv_fc_macs(model, size=224):
+    """Multiply-adds of convolutions and fully connected layers (the papers' MACs/FLOPs),
+    counted by mmengine's FlopAnalyzer on one ``size x size`` image."""
+    return sum(v for k, v in flop_analyzer(model, size).by_operator().items()
+               if k in ('conv', 'linear', 'addmm', 'matmul'))
+
+
+def pycls_flops(model):
+    """Conv + FC multiply-adds of one of our RegNet classifiers at 224x224, as pycls
+    counts them (BN is not counted); equal to ``conv_fc_macs(model)``, but fast.
+
+    The analysis runs at 32x32: every feature map at 224 is exactly 7x7 times larger
+    (112..7 vs 16..1), so the spatial convs scale by 49; the SE convs (``.se.``) and the
+    classifier (``head.``) act on pooled 1x1 features and do not scale.
+    """
+    counts = flop_analyzer(model, 32).by_module_and_operator()
+    total = 0
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            flops = sum(counts.get(name, {}).get(op, 0) for op in ('conv', 'linear'))
+            total += flops if ('.se.' in name or name.startswith('head.')) else 49 * flops
+    return total
+
+
+# ---------------------------------------------------------------- detector configs
+def default_shape(cfg):
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'Resize':
+            w, h = step['scale']
+            if step.get('keep_ratio', False):
+                return min(w, h), max(w, h)  # short side x long side (landscape)
+            return h, w
+    return 800, 1333
+
+
+def load_any_config(cfg_path):
+    """A config from a file, or from an installed toolbox as ``'mmdet::path/in/configs.py'``."""
+    from mmengine.config import Config
+
+    if '::' in cfg_path and not osp.isfile(cfg_path):
+        from mmengine.config.utils import _get_package_and_cfg_path
+        from mmengine.utils import get_installed_path
+
+        try:
+            package, rel = _get_package_and_cfg_path(cfg_path)
+        except ValueError:
+            raise FileNotFoundError(f'{cfg_path!r}: write a toolbox config as '
+                                    f"'mmdet::folder/name.py'") from None
+        path = osp.join(get_installed_path(package), '.mim', 'configs', rel)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{cfg_path!r}: no such config in {package} ({path})')
+        return Config.fromfile(path)
+    if not osp.isfile(cfg_path):
+        raise FileNotFoundError(f'{cfg_path!r}: no such config file')
+    return Config.fromfile(cfg_path)
+
+
+def detector_complexity(cfg_path, shape=None):
+    """Parameters and FLOPs of one detector config (tools/analysis/get_flops.py).
+
+    FLOPs are counted by mmengine's analyzer (one multiply-add counts as one FLOP, i.e.
+    MACs) on one image through the model's ``_forward``, as mmdet's get_flops.py does;
+    the default input is the config's test resize. Parameters are those of the modules
+    the forward pass runs; modules built but never run are counted apart.
+
+    Returns ``dict(params, backbone_params, unused_params, flops, shape,
+    backbone_flops, neck_flops)``.
+    """
+    import torch
+    from mmdet.registry import MODELS
+    from mmdet.structures import DetDataSample
+    from mmengine.analysis import FlopAnalyzer
+    from mmengine.registry import init_default_scope
+
+    cfg = load_any_config(cfg_path)
+    cfg.model.backbone.init_cfg = None
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model).eval()
+    h, w = shape or default_shape(cfg)
+    pad = cfg.model.data_preprocessor.get('pad_size_divisor', 1) or 1
+    ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
+    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(ph, pw),
+                                         batch_input_shape=(ph, pw), scale_factor=(1., 1.)))
+    torch.manual_seed(0)
+    inputs = torch.rand(1, 3, ph, pw)
+    model.forward = partial(model.forward, data_samples=[sample], mode='tensor')
+    with torch.no_grad():
+        flops = FlopAnalyzer(model, inputs)
+        flops.unsupported_ops_warnings(False)
+        flops.uncalled_modules_warnings(False)
+        total = flops.total()
+        by_module = flops.by_module()
+        uncalled = flops.uncalled_modules()
+    # parameters of modules the forward pass never runs (e.g. ReXNet's 1280-channel head
+    # conv when FPN reads only the stride 4-32 taps) are built but not part of the detector
+    idle = [n for n in uncalled if not any(n.startswith(u + '.') for u in uncalled)]
+    modules = dict(model.named_modules())
+    unused = sum(p.numel() for n in idle for p in modules[n].parameters())
+    unused_backbone = sum(p.numel() for n in idle if n.startswith('backbone.')
+                          for p in modules[n].parameters())
+    return dict(params=sum(p.numel() for p in model.parameters()) - unused,
+                backbone_params=sum(p.numel() for p in model.backbone.parameters())
+                - unused_backbone,
+                unused_params=unused, flops=total, shape=(ph, pw),
+                backbone_flops=by_module['backbone'], neck_flops=by_module.get('neck', 0))

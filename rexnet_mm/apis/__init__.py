@@ -1,0 +1,11 @@
+"""What the command lines do, as functions on mmengine configs: reading configs
+(:mod:`.config`), pre-flight checks (:mod:`.checks`, :mod:`.finegrained_layouts`), CPU
+distributed setup (:mod:`.dist`), training and testing (:mod:`.runner`), COCO
+evaluation (:mod:`.evaluation`), fine-grained transfer (:mod:`.transfer`) and the
+ImageNet stand-in experiment (:mod:`.standin`)."""
+from .config import ConfigError, config_dir, load_config, toolbox_of
+from .evaluation import evaluate as coco_evaluate
+from .runner import build_runner, test, train
+
+__all__ = ['ConfigError', 'build_runner', 'coco_evaluate', 'config_dir', 'load_config',
+           'test', 'toolbox_of', 'train']

@@ -1,0 +1,143 @@
+"""Training and testing with mmengine's Runner, for mmdet, mmseg and mmpretrain configs.
+
+The command lines (``tools/train.py``, ``tools/test.py``) parse their flags and call
+:func:`train` / :func:`test`; everything here works on an mmengine ``Config``.
+"""
+import os
+import os.path as osp
+import sys
+
+from .checks import check_data, check_pretrained
+from .config import ConfigError, set_default_dataloader_cfg, toolbox_of
+from .dist import setup_cpu_distributed
+
+
+def build_runner(cfg):
+    """mmengine's Runner (or the config's ``runner_type``) of ``cfg``."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    from mmengine.visualization import Visualizer
+
+    vis = cfg.get('visualizer')
+    if isinstance(vis, dict) and Visualizer.check_instance_created(vis.get('name', '')):
+        # a second run in one process: a fresh visualizer, not the old run's
+        vis['name'] = f"{vis['name']}_{len(Visualizer._instance_dict)}"
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def _prepare(cfg, loaders):
+    check_data(cfg, loaders)
+    if toolbox_of(cfg) == 'mmpretrain':
+        set_default_dataloader_cfg(cfg)
+    setup_cpu_distributed(cfg)
+
+
+def train(cfg, amp=False, auto_scale_lr=False, resume=None):
+    """Train ``cfg`` (read by :func:`~rexnet_mm.apis.config.load_config`); returns the
+    Runner. ``resume``: None, ``'auto'`` (latest checkpoint of the work dir) or a path.
+    Pre-flight checks run first: missing ImageNet weights or annotation files stop the
+    run in one line before anything is built."""
+    if amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise ConfigError("--amp needs a CUDA GPU (mmengine's AmpOptimWrapper); drop "
+                              "--amp to train in fp32 on the CPU")
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    if auto_scale_lr:
+        scale = cfg.get('auto_scale_lr', None)
+        if not scale or 'base_batch_size' not in scale:
+            raise ConfigError('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
+                              'in the config')
+        cfg.auto_scale_lr.enable = True
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise ConfigError(f'--resume checkpoint {resume!r} does not exist')
+        cfg.resume, cfg.load_from = True, resume
+    # Resuming/loading replaces the ImageNet weights anyway: a missing file only drops
+    # that init there.
+    restoring = cfg.get('load_from') or (
+        cfg.get('resume') and osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')))
+    for note in check_pretrained(cfg, bool(restoring)):
+        print(note, file=sys.stderr)
+    _prepare(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')
+             else ('train_dataloader',))
+    runner = build_runner(cfg)
+    runner.train()
+    return runner
+
+
+def _coco_metrics(evaluator_cfg):
+    metrics = evaluator_cfg if isinstance(evaluator_cfg, (list, tuple)) else [evaluator_cfg]
+    return [m for m in metrics if isinstance(m, dict) and m.get('type') in
+            ('CocoMetric', 'mmdet.CocoMetric')]
+
+
+def _visualize(cfg, toolbox, show, show_dir, wait_time):
+    hooks = cfg.get('default_hooks', {})
+    if 'visualization' not in hooks:
+        raise ConfigError('--show/--show-dir need default_hooks.visualization in the config')
+    hook = hooks['visualization']
+    show_dir = osp.abspath(show_dir) if show_dir else None
+    if toolbox == 'mmpretrain':
+        hook.update(enable=True, show=show, wait_time=wait_time, out_dir=show_dir)
+        return
+    hook.update(draw=True)
+    if show:
+        hook.update(show=True, wait_time=wait_time)
+    if show_dir and toolbox == 'mmdet':
+        # DetVisualizationHook joins it to work_dir/timestamp; absolute stays as is
+        hook['test_out_dir'] = show_dir
+    elif show_dir:
+        cfg.visualizer['save_dir'] = show_dir
+
+
+def test(cfg, checkpoint, out=None, json_prefix=None, show=False, show_dir=None,
+         wait_time=2, tta=False):
+    """Test ``checkpoint`` with ``cfg``; returns the metrics.
+
+    ``out``: a ``.pkl`` file for the raw predictions (any toolbox) or, for mmseg, a
+    folder for the predicted masks; ``json_prefix`` (mmdet): COCO results files
+    ``PREFIX.bbox.json`` (and ``.segm.json``); ``show_dir``: images with predictions.
+    """
+    toolbox = toolbox_of(cfg)
+    if not osp.isfile(checkpoint):
+        raise ConfigError(f'checkpoint {checkpoint!r} does not exist')
+    cfg.load_from = checkpoint
+    if show or show_dir:
+        _visualize(cfg, toolbox, show, show_dir, wait_time)
+    if json_prefix:
+        if toolbox != 'mmdet':
+            raise ConfigError('--json-prefix writes COCO results; it needs an mmdet config')
+        metrics = _coco_metrics(cfg.test_evaluator)
+        if not metrics:
+            raise ConfigError('--json-prefix needs a CocoMetric in test_evaluator')
+        prefix = osp.abspath(json_prefix)
+        os.makedirs(osp.dirname(prefix), exist_ok=True)
+        for metric in metrics:
+            metric['outfile_prefix'] = prefix
+    dump_pkl = bool(out) and out.endswith(('.pkl', '.pickle'))
+    if out and not dump_pkl:
+        if toolbox != 'mmseg':
+            raise ConfigError(f'--out must end with .pkl, got {out!r}')
+        cfg.test_evaluator['output_dir'] = out
+        cfg.test_evaluator['keep_results'] = True
+    if tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            raise ConfigError('--tta needs tta_model and tta_pipeline in the config')
+        from mmengine.config import ConfigDict
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    _prepare(cfg, ('test_dataloader',))
+    runner = build_runner(cfg)
+    if dump_pkl:
+        if toolbox == 'mmdet':
+            from mmdet.evaluation import DumpDetResults as Dump
+        else:
+            from mmengine.evaluator import DumpResults as Dump
+        runner.test_evaluator.metrics.append(Dump(out_file_path=out))
+    return runner.test()
