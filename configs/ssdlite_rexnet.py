@@ -13,7 +13,7 @@
 #     trained with.
 #
 # ImageNet weights are expected at checkpoints/rexnet_1.0_imagenet.pth; see
-# README "Checkpoints" to convert the released ones, or train from scratch with
+# docs/checkpoints.md to convert the released ones, or train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
 

@@ -9,6 +9,8 @@ Independent references used here:
 * the parameter/MAC counts and tap channels of docs/reference.md (from the paper and the
   authors' released models).
 """
+import math
+
 import pytest
 import torch
 import torch.nn as nn
@@ -426,3 +428,34 @@ def test_dilated_rexnet_equals_timm(output_stride):
     assert [64 // f.shape[-1] for f in feats] == strides
     with pytest.raises(ValueError, match='output_stride must be 8, 16 or 32'):
         ReXNet(output_stride=4)
+
+
+# ----------------------------------------------------------------------- depth multiplier
+
+@pytest.mark.parity
+@pytest.mark.parametrize('depth_mult,width', [(0.5, 1.0), (1.3, 0.9)])
+def test_depth_mult_equals_timm(depth_mult, width):
+    """``depth_mult`` gives ceil(n * depth_mult) blocks per stage and the channel plan over
+    them, as timm's RexNet(depth_mult=...) does. The converters only know the published
+    plans, so timm's tensors are loaded in module order: any difference in the number,
+    order or shape of the blocks fails ``load_state_dict``; the outputs prove the rest."""
+    ref = randomize_(meta_built(timm.models.rexnet.RexNet, width_mult=width,
+                                depth_mult=depth_mult), seed=7)
+    model = build_rexnet_classifier(width, depth_mult=depth_mult).eval()
+    ours = model.state_dict()
+    theirs = [v for k, v in ref.state_dict().items()]
+    assert len(ours) == len(theirs)
+    model.load_state_dict({k: v.view(ours[k].shape) for k, v in zip(ours, theirs)}, strict=True)
+    depths = [math.ceil(n * depth_mult) for n in (1, 2, 2, 3, 3, 5)]
+    assert [len(getattr(model.backbone, f'layer{i + 1}')) for i in range(6)] == depths
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref_logits, ref_feats = timm_rexnet_outputs(ref, x, depth_mult)
+        logits, feats = rexnet_outputs(model, x)
+    assert rel_diff(logits, ref_logits) <= PARITY_RTOL
+    assert len(feats) == len(ref_feats) == 7
+    for a, b in zip(feats, ref_feats):
+        assert rel_diff(a, b) <= PARITY_RTOL
+    # a checkpoint of this plan is not a published one: the converter refuses it
+    with pytest.raises(CheckpointError):
+        convert_state_dict(ref.state_dict(), 'rexnet')

@@ -317,8 +317,10 @@ def test_killed_training_resumes_where_it_stopped(tiny_cfg, tmp_path, monkeypatc
     buf_a = a['optimizer']['state']
     buf_b = b['optimizer']['state']
     assert buf_a.keys() == buf_b.keys() and len(buf_a) > 100
-    for k in buf_b:
-        assert same(buf_a[k]['momentum_buffer'], buf_b[k]['momentum_buffer']), k
+    for k in buf_b:  # every optimizer state tensor (AdamW: exp_avg, exp_avg_sq, step)
+        assert buf_a[k].keys() == buf_b[k].keys() and 'exp_avg' in buf_b[k], k
+        for name, v in buf_b[k].items():
+            assert same(buf_a[k][name], v), (k, name)
 
     # the loss curve figure of a real run
     png = plot_loss_curve(ref, str(tmp_path / 'loss.png'))

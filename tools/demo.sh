@@ -3,7 +3,7 @@
 #   bash tools/demo.sh [extra tools/train.py options, e.g. --cfg-options train_cfg.max_epochs=4]
 #
 # 1. install .venv if needed (seconds when it is up to date)
-# 2. generate the shapes COCO dataset (kept if already there)  -> data/shapes_coco
+# 2. generate the shapes COCO dataset (kept if already there)  -> data/shapes_coco_v3
 # 3. train SSDLite + ReXNet-1.0 from scratch on it              -> work_dirs/demo_ssdlite_rexnet
 # 4. test the last checkpoint, write COCO results JSON
 # 5. score it with pycocotools (12-number table; bbox AP@0.5 must reach 0.7)
@@ -13,7 +13,7 @@ set -euo pipefail
 START=$SECONDS
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-DATA=${DEMO_DATA:-data/shapes_coco}
+DATA=${DEMO_DATA:-data/shapes_coco_v3}
 WORK=${DEMO_WORK_DIR:-work_dirs/demo_ssdlite_rexnet}
 MIN_AP50=${DEMO_MIN_AP50:-0.7}
 CONFIG=configs/detection/demo/ssdlite_rexnet_shapes.py
@@ -26,7 +26,7 @@ PY="$ROOT/.venv/bin/python"
 step "2/6 data: $DATA"
 "$PY" -m rexnet_mm.synthetic.shapes_coco --out "$DATA"
 DATA_OPTS=()
-if [[ "$DATA" != data/shapes_coco ]]; then
+if [[ "$DATA" != data/shapes_coco_v3 ]]; then
   DATA_OPTS=(--cfg-options "train_dataloader.dataset.data_root=$DATA/"
              "val_dataloader.dataset.data_root=$DATA/" "test_dataloader.dataset.data_root=$DATA/"
              "val_evaluator.ann_file=$DATA/annotations/instances_val.json"

@@ -41,8 +41,12 @@ def pycls_flops(model):
     return total
 
 
-# ---------------------------------------------------------------- detector configs
+# ---------------------------------------------------------------- detector / segmentor configs
 def default_shape(cfg):
+    """The input a config tests at: mmseg's crop size, else the test pipeline's resize."""
+    size = cfg.model.get('data_preprocessor', {}).get('size')
+    if cfg.get('default_scope') == 'mmseg' and size:
+        return tuple(size)
     for step in cfg.test_dataloader.dataset.pipeline:
         if step['type'] == 'Resize':
             w, h = step['scale']
@@ -74,32 +78,53 @@ def load_any_config(cfg_path):
     return Config.fromfile(cfg_path)
 
 
-def detector_complexity(cfg_path, shape=None):
-    """Parameters and FLOPs of one detector config (tools/analysis/get_flops.py).
+def plain_bn(node):
+    """SyncBN -> BN in a model config (SyncBN cannot run outside a process group)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == 'type' and v == 'SyncBN':
+                node[k] = 'BN'
+            else:
+                plain_bn(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            plain_bn(v)
+
+
+def config_complexity(cfg_path, shape=None):
+    """Parameters and FLOPs of one detector or segmentor config
+    (tools/analysis/get_flops.py).
 
     FLOPs are counted by mmengine's analyzer (one multiply-add counts as one FLOP, i.e.
-    MACs) on one image through the model's ``_forward``, as mmdet's get_flops.py does;
-    the default input is the config's test resize. Parameters are those of the modules
-    the forward pass runs; modules built but never run are counted apart.
+    MACs) on one image through the model's ``_forward``, as mmdet's and mmseg's
+    get_flops.py do; the default input is the config's test resize (mmdet) or crop size
+    (mmseg). Parameters are those of the modules the forward pass runs; modules built but
+    never run are counted apart.
 
     Returns ``dict(params, backbone_params, unused_params, flops, shape,
     backbone_flops, neck_flops)``.
     """
     import torch
-    from mmdet.registry import MODELS
-    from mmdet.structures import DetDataSample
     from mmengine.analysis import FlopAnalyzer
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import MODELS, init_default_scope
 
     cfg = load_any_config(cfg_path)
     cfg.model.backbone.init_cfg = None
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    cfg.model.pop('pretrained', None)
+    plain_bn(cfg.model)
+    scope = cfg.get('default_scope', 'mmdet')
+    init_default_scope(scope)
     model = MODELS.build(cfg.model).eval()
     h, w = shape or default_shape(cfg)
     pad = cfg.model.data_preprocessor.get('pad_size_divisor', 1) or 1
     ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
-    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(ph, pw),
-                                         batch_input_shape=(ph, pw), scale_factor=(1., 1.)))
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(ph, pw),
+                batch_input_shape=(ph, pw), scale_factor=(1., 1.))
+    if scope == 'mmseg':
+        from mmseg.structures import SegDataSample as Sample
+    else:
+        from mmdet.structures import DetDataSample as Sample
+    sample = Sample(metainfo=meta)
     torch.manual_seed(0)
     inputs = torch.rand(1, 3, ph, pw)
     model.forward = partial(model.forward, data_samples=[sample], mode='tensor')
@@ -111,7 +136,7 @@ def detector_complexity(cfg_path, shape=None):
         by_module = flops.by_module()
         uncalled = flops.uncalled_modules()
     # parameters of modules the forward pass never runs (e.g. ReXNet's 1280-channel head
-    # conv when FPN reads only the stride 4-32 taps) are built but not part of the detector
+    # conv when FPN reads only the stride 4-32 stages) are built but not part of the model
     idle = [n for n in uncalled if not any(n.startswith(u + '.') for u in uncalled)]
     modules = dict(model.named_modules())
     unused = sum(p.numel() for n in idle for p in modules[n].parameters())

@@ -1,10 +1,10 @@
-"""PNG figures for training runs: predicted boxes on images and loss curves.
+"""PNG figures for training runs: predicted boxes or masks on images, and loss curves.
 
 Both read only files that the tools write, so they work on any finished run::
 
     # boxes of a COCO results JSON (tools/test.py --json-prefix) on validation images
-    python -m rexnet_mm.analysis.plots boxes data/shapes_coco/annotations/instances_val.json \\
-        --img-dir data/shapes_coco/val --results work_dirs/demo/results.bbox.json \\
+    python -m rexnet_mm.analysis.plots boxes data/shapes_coco_v3/annotations/instances_val.json \\
+        --img-dir data/shapes_coco_v3/val --results work_dirs/demo/results.bbox.json \\
         --out work_dirs/demo/predictions.png
     # training losses (and validation bbox mAP) from an mmengine work dir
     python -m rexnet_mm.analysis.plots loss work_dirs/demo --out work_dirs/demo/loss_curve.png
@@ -67,7 +67,8 @@ def read_scalars(path):
                         train[key][1].append(value)
             elif 'step' in rec:
                 for key, value in rec.items():
-                    if isinstance(value, (int, float)) and '/' in key:
+                    if isinstance(value, (int, float)) and (
+                            '/' in key or key in ('mIoU', 'mAcc', 'aAcc')):
                         val[key][0].append(rec['step'])
                         val[key][1].append(value)
     as_arrays = lambda d: {k: (np.asarray(x), np.asarray(y)) for k, (x, y) in d.items()}  # noqa
@@ -84,7 +85,7 @@ def plot_loss_curve(work_dir_or_scalars, out_png, title=None):
     losses = sorted(k for k in train if k.startswith('loss'))
     if not losses:
         raise FileNotFoundError(f'{path} holds no training losses yet')
-    maps = sorted(k for k in val if k.endswith(('bbox_mAP', 'bbox_mAP_50', 'segm_mAP')))
+    maps = sorted(k for k in val if k.endswith(('bbox_mAP', 'bbox_mAP_50', 'segm_mAP', 'mIoU')))
     plt = _pyplot()
     ncols = 2 if maps else 1
     fig, axes = plt.subplots(1, ncols, figsize=(6 * ncols, 4), squeeze=False)
@@ -104,9 +105,9 @@ def plot_loss_curve(work_dir_or_scalars, out_png, title=None):
         for i, key in enumerate(maps):
             step, value = val[key]
             ax.plot(step, value, marker='o', color=_COLOURS[i % len(_COLOURS)], label=key)
-        ax.set_xlabel('epoch')
-        ax.set_xlim(0, max(float(val[k][0].max()) for k in maps) + 1)
-        ax.set_ylim(0, 1)
+        ax.set_xlabel('validation step (epoch or iteration)')
+        ax.set_xlim(0, max(float(val[k][0].max()) for k in maps) * 1.05 + 1)
+        ax.set_ylim(0, 100 if any(k == 'mIoU' for k in maps) else 1)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         ax.set_title('validation')
@@ -182,8 +183,58 @@ def draw_detections(ann_file, img_dir, results, out_png, score_thr=0.3, num_imag
     return out_png
 
 
+# --------------------------------------------------------------------------
+# predicted masks
+# --------------------------------------------------------------------------
+def draw_segmentation(img_dir, ann_dir, pred_dir, palette, out_png, num_images=6,
+                      img_suffix='.jpg', class_names=None, ignore_index=255):
+    """Rows of image | ground truth | prediction for the first images of ``img_dir``.
+
+    ``ann_dir`` and ``pred_dir`` hold label PNGs of the same names (``pred_dir``: what
+    ``tools/test.py --out DIR`` writes for mmseg configs); ``palette`` colours the
+    classes, ignored pixels are white. Returns the path written.
+    """
+    from PIL import Image
+
+    names = sorted(f for f in os.listdir(img_dir) if f.endswith(img_suffix))[:num_images]
+    if not names:
+        raise FileNotFoundError(f'no *{img_suffix} images in {img_dir!r}')
+    colours = np.full((256, 3), 255, np.uint8)
+    colours[:len(palette)] = np.asarray(palette, np.uint8)
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(names), 3, figsize=(7.5, 2.5 * len(names)), squeeze=False)
+    for row, name in zip(axes, names):
+        stem = osp.splitext(name)[0]
+        pred_path = osp.join(pred_dir, stem + '.png')
+        if not osp.isfile(pred_path):
+            raise FileNotFoundError(f'no prediction {pred_path!r}: run tools/test.py with '
+                                    f'--out {pred_dir}')
+        gt = np.asarray(Image.open(osp.join(ann_dir, stem + '.png')))
+        pred = np.asarray(Image.open(pred_path))
+        row[0].imshow(Image.open(osp.join(img_dir, name)).convert('RGB'))
+        row[1].imshow(colours[gt])
+        row[2].imshow(colours[pred])
+        valid = gt != ignore_index
+        acc = float((pred[valid] == gt[valid]).mean()) if valid.any() else float('nan')
+        for ax, title in zip(row, (name, 'ground truth (white: ignored)',
+                                   f'prediction ({100 * acc:.1f}% pixels right)')):
+            ax.set_title(title, fontsize=8)
+            ax.axis('off')
+    if class_names:
+        from matplotlib.patches import Patch
+        fig.legend(handles=[Patch(color=colours[i] / 255, label=n)
+                            for i, n in enumerate(class_names)],
+                   loc='lower center', ncol=len(class_names), fontsize=8)
+    fig.tight_layout(rect=(0, 0.03 if class_names else 0, 1, 1))
+    os.makedirs(osp.dirname(osp.abspath(out_png)), exist_ok=True)
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Draw predicted boxes or loss curves as PNG.')
+    parser = argparse.ArgumentParser(description='Draw predicted boxes, masks or loss '
+                                                 'curves as PNG.')
     sub = parser.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('boxes', help='predicted boxes of a COCO results JSON on images')
     p.add_argument('ann_file')
@@ -192,6 +243,12 @@ def main(argv=None):
     p.add_argument('--out', required=True)
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--num-images', type=int, default=8)
+    p = sub.add_parser('masks', help='predicted label maps next to the ground truth')
+    p.add_argument('data_root', help='mmseg layout: img_dir/<split>, ann_dir/<split>')
+    p.add_argument('--pred-dir', required=True, help='label PNGs of tools/test.py --out')
+    p.add_argument('--split', default='val')
+    p.add_argument('--out', required=True)
+    p.add_argument('--num-images', type=int, default=6)
     p = sub.add_parser('loss', help='loss curve of an mmengine work dir')
     p.add_argument('work_dir', help='work dir (or a scalars.json file)')
     p.add_argument('--out', required=True)
@@ -200,6 +257,12 @@ def main(argv=None):
         if args.cmd == 'boxes':
             path = draw_detections(args.ann_file, args.img_dir, args.results, args.out,
                                    args.score_thr, args.num_images)
+        elif args.cmd == 'masks':
+            from ..synthetic.shapes_seg import CLASSES, PALETTE
+            path = draw_segmentation(osp.join(args.data_root, 'img_dir', args.split),
+                                     osp.join(args.data_root, 'ann_dir', args.split),
+                                     args.pred_dir, PALETTE, args.out, args.num_images,
+                                     class_names=CLASSES)
         else:
             path = plot_loss_curve(args.work_dir, args.out)
     except (FileNotFoundError, ValueError) as exc:

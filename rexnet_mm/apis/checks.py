@@ -73,14 +73,46 @@ def _dataset_files(dataset, key):
         yield key, ann if osp.isabs(ann) else osp.join(root, ann)
 
 
+#: Folder layouts of the segmentation datasets our configs use (mmseg's dataset classes).
+SEG_LAYOUTS = {
+    'CityscapesDataset': 'leftImg8bit/{train,val}/<city>/*_leftImg8bit.png and '
+                         'gtFine/{train,val}/<city>/*_gtFine_labelTrainIds.png (mmseg\'s '
+                         'tools/dataset_converters/cityscapes.py makes the label files)',
+    'ADE20KDataset': 'images/{training,validation}/*.jpg and '
+                     'annotations/{training,validation}/*.png (ADEChallengeData2016)',
+    'BaseSegDataset': 'img_dir/{train,val}/ and ann_dir/{train,val}/ (the demo data: '
+                      '`python -m rexnet_mm.synthetic.shapes_seg --out DIR`)',
+}
+
+
+def _dataset_folders(dataset, key):
+    """``(dotted key, dataset type, folder)`` of mmseg-style ``data_prefix`` folders."""
+    if not isinstance(dataset, dict):
+        return
+    if isinstance(dataset.get('dataset'), dict):
+        yield from _dataset_folders(dataset['dataset'], f'{key}.dataset')
+    prefix = dataset.get('data_prefix')
+    if dataset.get('type') in SEG_LAYOUTS and isinstance(prefix, dict):
+        root = dataset.get('data_root') or ''
+        for name in ('img_path', 'seg_map_path'):
+            if isinstance(prefix.get(name), str):
+                yield key, dataset['type'], osp.join(root, prefix[name])
+
+
 def check_data(cfg, loaders):
-    """Stop with one line if an annotation file of these dataloaders is missing."""
+    """Stop with one line if an annotation file or an image/label folder of these
+    dataloaders is missing."""
     for loader in loaders:
-        for key, path in _dataset_files((cfg.get(loader) or {}).get('dataset'),
-                                        f'{loader}.dataset'):
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        for key, path in _dataset_files(dataset, f'{loader}.dataset'):
             if not osp.isfile(path):
                 raise ConfigError(
                     f'annotation file {path!r} ({key}) not found: set data_root/ann_file '
                     f'(e.g. --cfg-options {key}.data_root=DIR/) to your copy of the '
                     f'dataset; the demo data is made by `python -m '
-                    f'rexnet_mm.synthetic.shapes_coco --out data/shapes_coco`')
+                    f'rexnet_mm.synthetic.shapes_coco --out data/shapes_coco_v3`')
+        for key, kind, path in _dataset_folders(dataset, f'{loader}.dataset'):
+            if not osp.isdir(path):
+                raise ConfigError(
+                    f'{kind} folder {path!r} ({key}) not found: set --cfg-options '
+                    f'{key}.data_root=DIR/ to a folder holding {SEG_LAYOUTS[kind]}')

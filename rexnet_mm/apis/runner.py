@@ -94,6 +94,7 @@ def _visualize(cfg, toolbox, show, show_dir, wait_time):
         hook['test_out_dir'] = show_dir
     elif show_dir:
         cfg.visualizer['save_dir'] = show_dir
+        hook['interval'] = 1  # mmseg's hook draws every 50th batch by default
 
 
 def test(cfg, checkpoint, out=None, json_prefix=None, show=False, show_dir=None,

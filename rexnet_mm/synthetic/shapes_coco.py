@@ -16,7 +16,7 @@ Layout (what mmdet's ``CocoDataset`` reads)::
 Every image depends only on ``(seed, split, index)``: a dataset is reproducible
 bit for bit and growing ``--train`` keeps the existing images. Command line::
 
-    python -m rexnet_mm.synthetic.shapes_coco --out data/shapes_coco
+    python -m rexnet_mm.synthetic.shapes_coco --out data/shapes_coco_v3
     python -m rexnet_mm.synthetic.shapes_coco --out /tmp/tiny --train 8 --val 4 --size 64
 """
 import argparse
@@ -39,7 +39,7 @@ PALETTE = ((220, 20, 60), (0, 130, 200), (60, 180, 75), (245, 130, 48))
 BACKGROUNDS = ('noise', 'stripes', 'checker', 'gradient')
 SPLITS = ('train', 'val')
 
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 
 
 def metainfo():
@@ -147,12 +147,14 @@ def _overlaps(box, boxes, margin):
                and b[1] < y1 + margin for b in boxes)
 
 
-def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3), max_rotation=25.0,
-                 backgrounds=BACKGROUNDS):
+def render_image(rng, size=128, max_objects=4, radius_range=(0.1, 0.25), max_rotation=25.0,
+                 backgrounds=BACKGROUNDS, margin=2):
     """One image and its objects (shapes turned by up to ``max_rotation`` degrees).
 
-    Returns ``(image uint8 (size, size, 3), objects)`` where each object is a
-    dict with ``label`` (0-based), ``polygon`` (N, 2) and ``bbox`` (x0, y0, x1, y1).
+    Objects' boxes keep ``margin`` pixels apart (a negative margin lets them overlap;
+    later objects are painted over earlier ones). Returns ``(image uint8 (size, size,
+    3), objects)`` where each object is a dict with ``label`` (0-based), ``polygon``
+    (N, 2), ``bbox`` (x0, y0, x1, y1) and ``mask`` (the painted pixels, bool).
     """
     img = background(rng, size, kinds=backgrounds)
     objects, boxes = [], []
@@ -164,7 +166,7 @@ def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3), max_rot
             angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))
             poly = place_polygon(CLASSES[label], cx, cy, radius, angle)
             box = (*poly.min(0), *poly.max(0))
-            if not _overlaps(box, boxes, margin=2):
+            if not _overlaps(box, boxes, margin=margin):
                 break
         else:
             continue  # no free room left for this object
@@ -177,7 +179,7 @@ def render_image(rng, size=128, max_objects=4, radius_range=(0.12, 0.3), max_rot
         shade = 1 + 0.15 * (np.mgrid[0:size, 0:size][0] / size - 0.5)  # soft lighting
         img[mask] = (colour * shade[mask][:, None]) + rng.normal(0, 4, (int(mask.sum()), 3))
         boxes.append(box)
-        objects.append(dict(label=label, polygon=poly, bbox=box))
+        objects.append(dict(label=label, polygon=poly, bbox=box, mask=mask))
     return np.clip(img, 0, 255).astype(np.uint8), objects
 
 
@@ -199,8 +201,8 @@ def coco_annotations(objects, image_id, first_ann_id):
     return anns
 
 
-def generate(out, num_train=600, num_val=100, size=128, seed=0, max_objects=4,
-             ext='jpg', max_rotation=25.0, radius_range=(0.12, 0.3), backgrounds=BACKGROUNDS):
+def generate(out, num_train=2000, num_val=200, size=128, seed=0, max_objects=4,
+             ext='jpg', max_rotation=25.0, radius_range=(0.1, 0.25), backgrounds=BACKGROUNDS):
     """Write the dataset to ``out`` (idempotent: an identical one is kept).
 
     Returns a dict with ``root``, ``classes``, the annotation files
@@ -249,8 +251,8 @@ def main(argv=None):
         description='Generate the embedded COCO-format shapes dataset '
                     '(boxes + instance masks, train/val).')
     parser.add_argument('--out', required=True, help='output directory (new or empty)')
-    parser.add_argument('--train', type=int, default=600, help='train images')
-    parser.add_argument('--val', type=int, default=100, help='val images')
+    parser.add_argument('--train', type=int, default=2000, help='train images')
+    parser.add_argument('--val', type=int, default=200, help='val images')
     parser.add_argument('--size', type=int, default=128, help='image side in pixels')
     parser.add_argument('--max-objects', type=int, default=4)
     parser.add_argument('--seed', type=int, default=0)

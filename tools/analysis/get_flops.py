@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Parameters and FLOPs of detector configs (backbone, neck, heads; test mode).
+"""Parameters and FLOPs of detector and segmentor configs (backbone, neck, heads; test mode).
 
     python tools/analysis/get_flops.py CONFIG [CONFIG ...] [--shape H W]
 
@@ -19,7 +19,7 @@ import argparse
 import os.path as osp
 import sys
 
-from rexnet_mm.analysis.complexity import detector_complexity
+from rexnet_mm.analysis.complexity import config_complexity
 
 
 def main(argv=None):
@@ -31,7 +31,7 @@ def main(argv=None):
     print('|---|---|---|---|---|---|')
     for path in args.configs:
         try:
-            r = detector_complexity(path, args.shape)
+            r = config_complexity(path, args.shape)
         except FileNotFoundError as exc:
             sys.exit(f'error: {exc}')
         name = osp.splitext(osp.basename(path))[0]

@@ -1,16 +1,22 @@
-# Demo: configs/ssdlite_rexnet.py (SSDLite + ReXNet-1.0, unchanged model) on the
-# embedded shapes dataset, sized for a 2-core CPU (tools/demo.sh).
-# Changed, and only these: data (shapes COCO, 4 classes, light augmentation),
-# input size (128 instead of 320, anchors scaled with it) and schedule (a few
-# minutes instead of 600 epochs). No ImageNet weights exist on the demo machine,
-# so the backbone starts from scratch (ReXNet's default Kaiming init).
+# Demo (tools/demo.sh): configs/ssdlite_rexnet.py (SSDLite + ReXNet-1.0, unchanged model)
+# on the embedded shapes dataset, sized for a 2-core CPU. Changed, and why (docs/demo.md):
+#   * data: shapes COCO (4 classes), 2,000 training images, resize + flip. More distinct
+#     images at the same number of iterations lifted AP@0.5 the most (600 -> 1,200 images:
+#     0.82 -> 0.91 at seed 1);
+#   * input size: 128 instead of 320 px, the SSD anchor sizes scaled by 128/320 and their
+#     strides following the 128 px feature maps;
+#   * schedule: 1,000 iterations (4 epochs) of AdamW (lr 2e-3, weight decay 0.05) with a
+#     60-iteration warm-up and a per-iteration cosine decay, instead of 600 epochs of SGD:
+#     from scratch, SGD reached AP@0.5 0.48 in 20 epochs, AdamW 0.88 in 12;
+#   * no ImageNet weights exist on the demo machine, so the backbone starts from scratch
+#     (ReXNet's default Kaiming init).
 #
-#   python -m rexnet_mm.synthetic.shapes_coco --out data/shapes_coco
+#   python -m rexnet_mm.synthetic.shapes_coco --out data/shapes_coco_v3
 #   python tools/train.py configs/detection/demo/ssdlite_rexnet_shapes.py
 _base_ = '../../ssdlite_rexnet.py'
 
 # ---------------------------------------------------------------- data
-data_root = 'data/shapes_coco/'
+data_root = 'data/shapes_coco_v3/'
 metainfo = dict(
     classes=('circle', 'square', 'triangle', 'cross'),
     palette=[(220, 20, 60), (0, 130, 200), (60, 180, 75), (245, 130, 48)])
@@ -68,16 +74,17 @@ val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 
 # ---------------------------------------------------------------- schedule
-max_epochs = 20
+max_epochs = 4
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=60),
     dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs, end=max_epochs,
-         by_epoch=True, eta_min=0)
+         by_epoch=True, convert_to_iter_based=True, eta_min=0)
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.04))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=0.002, weight_decay=0.05))
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 log_processor = dict(window_size=10)
-randomness = dict(seed=0)  # reproducible demo numbers
+randomness = dict(seed=0)  # reproducible on one machine; docs/demo.md gives the spread

@@ -1,6 +1,6 @@
 # Faster R-CNN + FPN, 1x COCO, RegNetY-3.2GF (X-3.2GF's cost, with SE):
 # stage widths 72, 216, 576, 1512. Same recipe as the RegNetX-3.2GF config.
-# ImageNet weights: checkpoints/regnety_3.2gf_imagenet.pth (README "Checkpoints").
+# ImageNet weights: checkpoints/regnety_3.2gf_imagenet.pth (docs/checkpoints.md).
 _base_ = './faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py'
 
 model = dict(

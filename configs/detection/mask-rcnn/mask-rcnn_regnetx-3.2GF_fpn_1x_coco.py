@@ -5,7 +5,7 @@
 # decay 5e-5. mmdet reports 40.3 box / 36.6 mask AP for this recipe.
 #
 # ImageNet weights: checkpoints/regnetx_3.2gf_imagenet.pth (converted from the
-# pycls model zoo, README "Checkpoints"; or --cfg-options model.backbone.init_cfg=None).
+# pycls model zoo, docs/checkpoints.md; or --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['rexnet_mm'], allow_failed_imports=False)

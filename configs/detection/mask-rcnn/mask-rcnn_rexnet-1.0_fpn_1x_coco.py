@@ -6,7 +6,7 @@
 # weights take RGB input with ImageNet mean/std: mmdet's default preprocessor.
 # Paper (ReXNet, COCO val2017): 38.9 box / 35.4 mask AP.
 #
-# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (README "Checkpoints";
+# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (docs/checkpoints.md;
 # train from scratch with --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 

@@ -1,6 +1,6 @@
 # Mask R-CNN + FPN, 1x COCO, ReXNet-2.2 (taps 85, 134, 283, 406 channels).
 # Same recipe as the ReXNet-1.0 config. Paper: 42.0 box / 37.8 mask AP.
-# ImageNet weights: checkpoints/rexnet_2.2_imagenet.pth (README "Checkpoints").
+# ImageNet weights: checkpoints/rexnet_2.2_imagenet.pth (docs/checkpoints.md).
 _base_ = './mask-rcnn_rexnet-1.0_fpn_1x_coco.py'
 
 model = dict(

@@ -5,7 +5,7 @@
 # ReXNet's ImageNet weights take RGB input with ImageNet mean/std, which is the
 # base config's preprocessor.
 #
-# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (README "Checkpoints";
+# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (docs/checkpoints.md;
 # train from scratch with --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'
 
