@@ -137,7 +137,9 @@ def test_parity_tolerance_catches_a_one_percent_weight_change():
     ref, ours, _ = regnet_timm_pair('regnety_1.6gf')
     with torch.no_grad():
         ours.backbone.layer3[1].se.conv1.conv.weight.mul_(1.01)
-    assert regnet_timm_parity(ref, ours)['rel'] > 2 * PARITY_RTOL
+    change = regnet_timm_parity(ref, ours)['rel']
+    print(f'\nRegNetY-1.6GF, 1% on layer3.1.se.conv1: {change:.1e} relative')
+    assert change > 2 * PARITY_RTOL
 
 
 def test_params_and_flops_match_pycls_zoo(zoo_pair):
@@ -189,6 +191,7 @@ def test_dilated_regnet_equals_timm(arch, output_stride, strides, dilations):
                                    contract_dilation=True).eval()
     ours.load_state_dict(convert_state_dict(ref.state_dict(), 'regnet')[0], strict=True)
     result = regnet_timm_parity(ref, ours)
+    print(f"\n{arch} output stride {output_stride} vs timm: {result['rel']:.1e} relative")
     assert result['rel'] <= PARITY_RTOL
     sizes = [64 // 2 ** min(i + 2, {8: 3, 16: 4}[output_stride]) for i in range(4)]
     with torch.no_grad():

@@ -17,7 +17,7 @@ CONFIGS = sorted(p for p in SEG.glob('*/*.py') if p.parent.name != 'demo')
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
-def test_segmentor_trains_and_predicts(path):
+def test_segmentor_trains_and_predicts(path, tmp_path):
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
     from mmengine.structures import PixelData
@@ -56,6 +56,36 @@ def test_segmentor_trains_and_predicts(path):
     with torch.no_grad():
         pred = model.test_step(data)[0]
     assert pred.pred_sem_seg.data.shape == (1, n, n)
+    _serve_with_mmseg_apis(cfg, model, n, num_classes, tmp_path)
+
+
+def _serve_with_mmseg_apis(cfg, model, n, num_classes, tmp_path):
+    """mmseg's MMSegInferencer and init_model/inference_model on the shipped config and a
+    checkpoint in the Runner's format (what tools/train.py writes: state_dict + meta with
+    the dataset's classes): a mask of the input's size, the same from both, and equal to
+    the model's own prediction."""
+    import numpy as np
+    from mmengine.runner import save_checkpoint
+    from mmseg.apis import MMSegInferencer, inference_model, init_model
+    classes = tuple(f'class{i}' for i in range(num_classes))
+    ckpt = str(tmp_path / 'iter_1.pth')
+    save_checkpoint({'state_dict': model.state_dict(),
+                     'meta': {'dataset_meta': {'classes': classes,
+                                               'palette': [[i, i, i] for i in range(num_classes)]}}},
+                    ckpt)
+    # the recipe's test resize (2048x512 / 2048x1024) made small for a CPU test
+    # (MMSegInferencer reads test_dataloader's pipeline, inference_model cfg.test_pipeline)
+    for step in cfg.test_dataloader.dataset.pipeline + cfg.test_pipeline:
+        if step['type'] == 'Resize':
+            step.update(scale=(n, n), keep_ratio=False)
+    img = np.random.default_rng(0).integers(0, 255, (n, n, 3), dtype=np.uint8)
+    inferencer = MMSegInferencer(model=cfg, weights=ckpt, device='cpu')
+    mask = inferencer(img, return_datasamples=True).pred_sem_seg.data[0].numpy()
+    assert mask.shape == (n, n) and mask.max() < num_classes
+    assert tuple(inferencer.model.dataset_meta['classes']) == classes
+    served = init_model(cfg, ckpt, device='cpu')
+    mask2 = inference_model(served, img).pred_sem_seg.data[0].numpy()
+    assert (mask == mask2).all()
 
 
 # --------------------------------------------------------------------------- the demo

@@ -54,6 +54,7 @@ def main():
     print('| arch | timm | stage widths | depths | group w | params (pycls M) | '
           'GFLOPs (pycls) | timm parity logits / stages | mmdet parity |')
     print('|---|---|---|---|---|---|---|---|---|')
+    worst = 0.0
     for arch in archs:
         timm_name, _, _, zoo_gflops, zoo_mparams = REGNET_ZOO[arch]
         plan = arch_stages(arch)
@@ -66,13 +67,20 @@ def main():
             result = regnet_timm_parity(ref, ours)
             del ref
             parity = f"{result['logits']:.1e} / {max(result['stages']):.1e}"
+            worst = max(worst, result['rel'])
             if arch in mmdet_archs:
-                mmdet = f"{max(regnet_mmdet_parity(arch)['stages']):.1e}"
+                mmdet_result = regnet_mmdet_parity(arch)
+                mmdet = f"{max(mmdet_result['stages']):.1e}"
+                worst = max(worst, mmdet_result['rel'])
         print(f"| {arch} | {timm_name} | {joined(plan['widths'])} | {joined(plan['depths'])} | "
               f"{groups[0] if len(set(groups)) == 1 else joined(groups)} | "
               f"{count_params(ours):,} ({zoo_mparams:g}) | "
               f"{pycls_flops(ours) / 1e9:.3f} ({zoo_gflops:g}) | {parity} | {mmdet} |",
               flush=True)
+    if not args.no_parity:
+        from rexnet_mm.analysis.parity import PARITY_RTOL
+        print(f'\nlargest timm/mmdet difference relative to the output scale: {worst:.1e} '
+              f'(tests assert <= {PARITY_RTOL:g})')
 
 
 if __name__ == '__main__':

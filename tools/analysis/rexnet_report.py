@@ -28,6 +28,7 @@ def main():
     print('| model | params | paper params | MACs@224 | paper MACs | MACs diff | '
           'timm max abs diff (logits / taps) |')
     print('|---|---|---|---|---|---|---|')
+    worst = 0.0
     for arch, table in (('v1', V1_PAPER), ('lite', LITE_PAPER)):
         for width, (p_params, p_macs) in table.items():
             model = build_rexnet_classifier(widen_factor=width, arch=arch).eval()
@@ -36,10 +37,15 @@ def main():
             if arch == 'v1' and not args.no_parity:
                 r = rexnet_timm_parity(width, seed=int(width * 10))
                 parity = f"{r['logits']:.1e} / {max(r['taps']):.1e}"
+                worst = max(worst, r['rel'])
             paper = '-' if p_params is None else (
                 f'{p_params:,}' if p_params % 10000 else f'{p_params / 1e6:.2f}M')
             print(f'| ReXNet-{width:g} ({arch}) | {params:,} | {paper} | {macs:.3f}G | '
                   f'{p_macs:.3f}G | {100 * (macs / p_macs - 1):+.2f}% | {parity} |')
+    if not args.no_parity:
+        from rexnet_mm.analysis.parity import PARITY_RTOL
+        print(f'\nlargest timm difference relative to the output scale: {worst:.1e} '
+              f'(tests assert <= {PARITY_RTOL:g})')
 
 
 if __name__ == '__main__':
