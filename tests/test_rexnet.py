@@ -461,3 +461,53 @@ def test_depth_mult_equals_timm(depth_mult, width):
     # a checkpoint of this plan is not a published one: the converter refuses it
     with pytest.raises(CheckpointError):
         convert_state_dict(ref.state_dict(), 'rexnet')
+
+
+# -------------------------------------------------------------------- explicit channel plans
+
+def _same_model(a, b):
+    """b takes a's weights strictly (same tensors, same shapes) and gives its outputs."""
+    b.load_state_dict(a.state_dict(), strict=True)
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return all(torch.equal(p, q) for p, q in zip(a.eval()(x), b.eval()(x)))
+
+
+@pytest.mark.parametrize('arch,width', [('v1', 1.0), ('v1', 1.3), ('lite', 1.5)])
+def test_published_plans_are_instances_of_the_linear_rule(arch, width):
+    """The rule's parameters given explicitly (a dict) and the per-block widths given
+    explicitly build the published model: same block table, same tensors, same outputs."""
+    from rexnet_mm.models.backbones.rexnet import ARCH_SETTINGS, rexnet_blocks
+    taps = dict(out_indices=tuple(range(7)))
+    named = ReXNet(width, arch, **taps)
+    rule = ReXNet(width, dict(ARCH_SETTINGS[arch]), **taps)
+    assert rexnet_blocks(width, dict(ARCH_SETTINGS[arch])) == rexnet_blocks(width, arch)
+    assert _same_model(named, rule)
+    stem, widths, head = rexnet_block_widths(width, arch)
+    setting = ARCH_SETTINGS[arch]
+    plan = dict(block_widths=widths, stem_ch=stem, head_ch=head, se=setting['se'],
+                act_cfg=setting['act_cfg'])
+    explicit = ReXNet(1.0, plan, **taps)
+    assert explicit.feature_info == named.feature_info
+    assert _same_model(named, explicit)
+
+
+def test_a_plan_of_ones_own(tmp_path):
+    """Another slope (final_ch 240): block i gets round(16 + i * 240 / 16) channels, the
+    taps follow; its checkpoint is refused by a published ReXNet, naming both plans."""
+    from rexnet_mm.models.backbones.rexnet import ARCH_SETTINGS
+    rule = dict(ARCH_SETTINGS['v1'], final_ch=240)
+    _, widths, _ = rexnet_block_widths(1.0, rule)
+    assert widths == [round(16 + i * 240 / 16) for i in range(16)]
+    model = ReXNet(1.0, rule, out_indices=tuple(range(7)))
+    assert [c for c, _ in model.feature_info] == [widths[i] for i in (0, 2, 4, 7, 10, 15)] + [1280]
+    path = tmp_path / 'own_plan.pth'
+    torch.save(model.state_dict(), path)
+    published = ReXNet(1.0, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(CheckpointError, match=r'widths \[16, 31, 46.*but the model is ReXNet-1 \(v1\)'):
+        published.init_weights()
+    with pytest.raises(KeyError, match=r"missing keys \['head_min_mult'\]"):
+        ReXNet(arch={k: v for k, v in rule.items() if k != 'head_min_mult'})
+    with pytest.raises(ValueError, match='one per block'):
+        ReXNet(arch=dict(block_widths=[16] * 15, stem_ch=32, head_ch=1280, se=True,
+                         act_cfg=dict(type='SiLU')))

@@ -45,15 +45,21 @@ STAGE_SETTINGS = [[1, 1, 1, False],
                   [6, 3, 1, True],
                   [6, 5, 2, True]]
 
-#: Channel rule and activations of the two published variants. Block i outputs
-#: ``(start_ch + i * final_ch / spread) * widen_factor`` channels, where ``spread`` is
-#: the number of blocks (v1) or one less (lite); v1 rounds, lite makes widths divisible
-#: by 8. ``stem_ch`` and ``head_ch`` are the stem's and the head conv's widths at 1.0.
+#: The linear channel rule, and the two published variants as named instances of it.
+#: Block i (0-based over all blocks) outputs ``(start_ch + i * final_ch / spread) *
+#: widen_factor`` channels, ``spread`` being the number of blocks plus ``spread_offset``
+#: (v1: 0, the rule steps on every block; lite: -1, the last block reaches start + final);
+#: ``divisor`` rounds to multiples of it (lite: 8) or to integers (None). ``stem_ch`` and
+#: ``head_ch`` are the stem's and head conv's widths at 1.0; the head scales with widths
+#: above ``head_min_mult`` (v1: 0, always scaled; lite: 1.0, 1280 up to width 1.0).
+#: ``arch`` may also be such a dict (every key below), for a plan of one's own, or a dict
+#: of per-block widths: ``dict(block_widths=[...], stem_ch=, head_ch=, se=, act_cfg=)``
+#: (final widths, one per block: ``widen_factor`` must stay 1.0).
 ARCH_SETTINGS = {
     'v1': dict(start_ch=16, final_ch=180, spread_offset=0, divisor=None, se=True,
-               stem_ch=32, head_ch=1280, act_cfg=dict(type='SiLU')),
+               stem_ch=32, head_ch=1280, head_min_mult=0.0, act_cfg=dict(type='SiLU')),
     'lite': dict(start_ch=16, final_ch=164, spread_offset=-1, divisor=8, se=False,
-                 stem_ch=32, head_ch=1280, act_cfg=dict(type='ReLU6')),
+                 stem_ch=32, head_ch=1280, head_min_mult=1.0, act_cfg=dict(type='ReLU6')),
 }
 #: Widths with released ImageNet weights, by variant.
 PUBLISHED_WIDTHS = {'v1': (0.9, 1.0, 1.3, 1.5, 2.0, 2.2, 3.0), 'lite': (1.0, 1.3, 1.5, 2.0)}
@@ -73,9 +79,22 @@ def make_divisible(value, divisor, min_value=None):
     return new_value
 
 
+_WIDTHS_KEYS = ('block_widths', 'stem_ch', 'head_ch', 'se', 'act_cfg')
+
+
 def _arch(arch):
+    """The rule's settings of a named arch, or of an explicit dict (checked)."""
+    if isinstance(arch, dict):
+        expected = set(_WIDTHS_KEYS) if 'block_widths' in arch else set(ARCH_SETTINGS['v1'])
+        missing = sorted(expected - set(arch))
+        unknown = sorted(set(arch) - expected)
+        if missing or unknown:
+            raise KeyError(f'ReXNet arch dict: missing keys {missing}, unknown keys {unknown}; '
+                           f'expected {", ".join(sorted(expected))} (see ARCH_SETTINGS)')
+        return arch
     if arch not in ARCH_SETTINGS:
-        raise KeyError(f'unknown ReXNet arch {arch!r}: use one of {sorted(ARCH_SETTINGS)}')
+        raise KeyError(f'unknown ReXNet arch {arch!r}: use one of {sorted(ARCH_SETTINGS)} '
+                       f'or a dict of the channel rule (ARCH_SETTINGS)')
     return ARCH_SETTINGS[arch]
 
 
@@ -102,17 +121,21 @@ def rexnet_block_widths(widen_factor=1.0, arch='v1', depth_mult=1.0):
     if not widen_factor > 0:
         raise ValueError(f'widen_factor must be positive, got {widen_factor}')
     num_blocks = sum(stage_depths(depth_mult))
+    if 'block_widths' in setting:
+        widths = [int(w) for w in setting['block_widths']]
+        if widen_factor != 1.0 or len(widths) != num_blocks or min(widths) < 1:
+            raise ValueError(
+                f'block_widths: {len(widths)} positive final widths at widen_factor 1.0 '
+                f'expected, one per block ({num_blocks} at depth_mult {depth_mult}); got '
+                f'{len(widths)} at widen_factor {widen_factor}')
+        return int(setting['stem_ch']), widths, int(setting['head_ch'])
     step = setting['final_ch'] / (num_blocks + setting['spread_offset'])
     small = widen_factor < 1.0
     start = setting['start_ch'] / widen_factor if small else setting['start_ch']
     stem = setting['stem_ch'] / widen_factor if small else setting['stem_ch']
     divisor = setting['divisor']
     widths = [_width(start + i * step, widen_factor, divisor) for i in range(num_blocks)]
-    if arch == 'v1':
-        head = int(setting['head_ch'] * widen_factor)
-    else:  # lite keeps 1280 up to 1.0
-        head = int(setting['head_ch'] * widen_factor) if widen_factor > 1.0 \
-            else setting['head_ch']
+    head = int(setting['head_ch'] * max(widen_factor, setting['head_min_mult']))
     return _width(stem, widen_factor, divisor), widths, head
 
 
@@ -225,7 +248,9 @@ class ReXNet(StagedBackbone):
     Args:
         widen_factor (float): width multiplier; 0.9, 1.0, 1.3, 1.5, 2.0, 2.2 and
             3.0 have released V1 weights, 1.0-2.0 lite weights. Default: 1.0.
-        arch (str): ``'v1'`` or ``'lite'``. Default: ``'v1'``.
+        arch (str | dict): ``'v1'`` or ``'lite'``, or an explicit channel plan: the
+            linear rule's parameters or per-block widths (see :data:`ARCH_SETTINGS`).
+            Default: ``'v1'``.
         depth_mult (float): blocks per stage ``ceil(n * depth_mult)``; the channel rule
             spreads over the new block count (authors' code, timm). Default: 1.0.
         in_channels (int): input channels. Default: 3.
