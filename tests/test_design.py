@@ -5,16 +5,13 @@ import pytest
 
 from rexnet_mm.analysis.complexity import conv_fc_macs, count_params, pycls_flops
 from rexnet_mm.analysis.design import (main, parse_amount, regnet_candidates, regnet_cost,
-                                       regnet_plan, rexnet_candidates, rexnet_cost,
-                                       sample_regnets)
-from rexnet_mm.analysis.parity import REGNET_ZOO
-from rexnet_mm.models.backbones.regnet import ARCH_SETTINGS
+                                       rexnet_candidates, rexnet_cost, sample_regnets)
+from rexnet_mm.analysis.parity import REGNET_ZOO, REXNET_PAPER
+from rexnet_mm.models.backbones.regnet import arch_stages
 from rexnet_mm.models.classifiers import build_regnet_classifier, build_rexnet_classifier
 
 # The ReXNet paper's MACs (docs/reference.md), v1 and lite
-PAPER_MACS = {('v1', 0.9): 0.348e9, ('v1', 1.0): 0.398e9, ('v1', 1.3): 0.662e9,
-              ('v1', 1.5): 0.876e9, ('v1', 2.0): 1.529e9, ('lite', 1.0): 0.407e9,
-              ('lite', 1.3): 0.646e9, ('lite', 1.5): 0.836e9, ('lite', 2.0): 1.498e9}
+PAPER_MACS = {key: macs for key, (_, macs) in REXNET_PAPER.items()}
 
 
 @pytest.mark.parametrize('width,arch,depth_mult', [(1.0, 'v1', 1.0), (1.3, 'lite', 1.0),
@@ -29,8 +26,7 @@ def test_regnet_cost_equals_built_model():
     sampled = sample_regnets(2, se=True, seed=3)
     for arch in archs + [dict(p, se_ratio=0.25) for p, _ in sampled]:
         model = build_regnet_classifier(arch).eval()
-        full = ARCH_SETTINGS[arch] if isinstance(arch, str) else dict(arch, bot_mul=1.0)
-        assert regnet_cost(regnet_plan(**full)) == (count_params(model), pycls_flops(model))
+        assert regnet_cost(arch_stages(arch)) == (count_params(model), pycls_flops(model))
 
 
 @pytest.mark.parametrize('arch,width', sorted(PAPER_MACS))

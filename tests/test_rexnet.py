@@ -22,7 +22,7 @@ from rexnet_mm.weights import (CheckpointError, convert_state_dict, save_checkpo
 from rexnet_mm.weights.rexnet import to_layout
 from rexnet_mm.models.backbones.rexnet import ReXNet, rexnet_block_widths
 from rexnet_mm.models.classifiers import build_rexnet_classifier
-from rexnet_mm.analysis.parity import (PARITY_RTOL, meta_built, randomize_, rel_diff,
+from rexnet_mm.analysis.parity import (PARITY_RTOL, REXNET_PAPER, meta_built, randomize_, rel_diff,
                                        rexnet_outputs,
                                        rexnet_timm_parity, timm_rexnet, timm_rexnet_outputs)
 
@@ -30,12 +30,9 @@ timm = pytest.importorskip('timm')
 
 V1_WIDTHS = (0.9, 1.0, 1.3, 1.5, 2.0, 2.2, 3.0)
 # docs/reference.md: params with the 1000-class head, MACs (conv+fc) at 224x224
-V1_PARAMS = {1.0: 4_796_873, 1.3: 7_557_091, 1.5: 9_728_593, 2.0: 16_366_620,
-             3.0: 34_708_792, 2.2: 19.49e6}
-V1_MACS = {0.9: 0.348e9, 1.0: 0.398e9, 1.3: 0.662e9, 1.5: 0.876e9, 2.0: 1.529e9,
-           2.2: 1.843e9, 3.0: 3.396e9}
-LITE_PARAMS = {1.0: 4.74e6, 1.3: 6.75e6, 1.5: 8.33e6, 2.0: 12.97e6}
-LITE_MACS = {1.0: 0.407e9, 1.3: 0.646e9, 1.5: 0.836e9, 2.0: 1.498e9}
+V1_PARAMS, V1_MACS, LITE_PARAMS, LITE_MACS = (
+    {w: v[i] for (a, w), v in REXNET_PAPER.items() if a == arch and v[i] is not None}
+    for arch in ('v1', 'lite') for i in (0, 1))
 TAPS = {1.0: (38, 61, 128, 185), 1.3: (50, 79, 167, 240), 1.5: (58, 92, 193, 277),
         2.0: (77, 122, 257, 370), 3.0: (116, 183, 386, 554)}
 

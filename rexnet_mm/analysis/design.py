@@ -3,7 +3,7 @@
 
 Costs are counted analytically from the per-block plans the backbones are built from
 (:func:`rexnet_mm.models.backbones.rexnet.rexnet_blocks`,
-:func:`rexnet_mm.models.backbones.regnet.generate_regnet_widths`), as the papers count
+:func:`rexnet_mm.models.backbones.regnet.arch_stages`), as the papers count
 them: multiply-adds of the convolutions and the classifier at 224x224 (BN, activations and
 pooling not counted; "FLOPs" in both papers), and every parameter of the 1000-class
 classifier, BN included. ``tests/test_design.py`` checks both counts against the built
@@ -22,8 +22,8 @@ import math
 import random
 
 from ..models.backbones.regnet import ARCH_SETTINGS as REGNET_ARCHS
-from ..models.backbones.regnet import generate_regnet_widths, se_channels
-from ..models.backbones.rexnet import rexnet_block_widths, rexnet_blocks
+from ..models.backbones.regnet import arch_stages, se_channels
+from ..models.backbones.rexnet import rexnet_block_widths, rexnet_blocks, rexnet_feature_info
 
 
 def _conv_out(size, stride):
@@ -62,15 +62,9 @@ def rexnet_cost(widen_factor=1.0, arch='v1', depth_mult=1.0, num_classes=1000, s
     return params, macs
 
 
-def regnet_plan(w0, wa, wm, depth, group_w, bot_mul=1.0, se_ratio=0.0):
-    """Stage widths, depths and group widths of a RegNet (the pycls quantization)."""
-    widths, depths, groups = generate_regnet_widths(w0, wa, wm, depth, group_w, bot_mul)
-    return dict(widths=widths, depths=depths, group_widths=groups, bot_mul=bot_mul,
-                se_ratio=se_ratio)
-
-
 def regnet_cost(plan, num_classes=1000, size=224, stem=32):
-    """``(params, multiply-adds)`` of a RegNet classifier from :func:`regnet_plan`."""
+    """``(params, multiply-adds)`` of a RegNet classifier from its stage plan
+    (:func:`~rexnet_mm.models.backbones.regnet.arch_stages`)."""
     h = _conv_out(size, 2)
     params, macs = 27 * stem + 2 * stem, h * h * 27 * stem
     prev = stem
@@ -135,18 +129,13 @@ def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance
         for w in [round(0.5 + 0.05 * i, 2) for i in range(51)]:
             for dm in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0):
                 p, f = rexnet_cost(w, arch, dm)
-                stages = [c for c, _ in _rexnet_stage_channels(w, arch, dm)]
+                stages = [c for c, _ in rexnet_feature_info(w, arch, dm)]
                 rows.append(dict(family='ReXNet', arch=arch, widen_factor=w, depth_mult=dm,
                                  params=p, flops=f, stage_widths=stages,
                                  published=dm == 1.0 and w in PUBLISHED_WIDTHS[arch],
                                  snippet=f"backbone=dict(type='ReXNet', arch='{arch}', "
                                          f"widen_factor={w}, depth_mult={dm})"))
     return _rank(rows, flops, params, tolerance)[:top]
-
-
-def _rexnet_stage_channels(w, arch, dm):
-    from ..models.backbones.rexnet import rexnet_feature_info
-    return rexnet_feature_info(w, arch, dm)
 
 
 #: pycls' group widths (the zoo uses 8-232)
@@ -165,7 +154,8 @@ def sample_regnets(num, se=False, seed=0):
         wm = round(math.exp(rng.uniform(math.log(1.5), math.log(3.0))), 2)
         depth = rng.randint(12, 28)
         gw = rng.choice(GROUP_WIDTHS)
-        plan = regnet_plan(w0, wa, wm, depth, gw, se_ratio=0.25 if se else 0.0)
+        plan = arch_stages(dict(w0=w0, wa=wa, wm=wm, depth=depth, group_w=gw,
+                                se_ratio=0.25 if se else 0.0))
         if len(plan['widths']) != 4:
             continue
         out.append((dict(w0=w0, wa=wa, wm=wm, depth=depth, group_w=gw), plan))
@@ -183,7 +173,7 @@ def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5
         for name, a in REGNET_ARCHS.items():
             if name.startswith(prefix):
                 points.append((name, {k: a[k] for k in ('w0', 'wa', 'wm', 'depth', 'group_w')},
-                               regnet_plan(**a)))
+                               arch_stages(name)))
     rows = []
     for name, p, plan in points:
         n_params, n_flops = regnet_cost(plan)

@@ -143,11 +143,6 @@ def _yaml(data):
     return yaml.dump(data, Dumper=Dumper, sort_keys=False, width=100, allow_unicode=True)
 
 
-def render(entries):
-    """YAML text of a metafile's ``Models``."""
-    return _yaml({'Models': entries})
-
-
 def collection(folder):
     """The ``Collections`` block of one folder's metafile."""
     return [{'Name': FOLDERS[folder], 'README': f'configs/{folder}/README.md',

@@ -92,6 +92,19 @@ def meta_built(build, *args, **kwargs):
 
 
 # --------------------------------------------------------------------------------- ReXNet
+#: The ReXNet paper's and the authors' numbers (docs/reference.md, "ReXNet"):
+#: (arch, width) -> (parameters of the 1000-class classifier: an int where exact, a float
+#: where only given to 0.01M, None where not given; conv + fc multiply-adds at 224x224).
+REXNET_PAPER = {
+    ('v1', 0.9): (None, 0.348e9), ('v1', 1.0): (4_796_873, 0.398e9),
+    ('v1', 1.3): (7_557_091, 0.662e9), ('v1', 1.5): (9_728_593, 0.876e9),
+    ('v1', 2.0): (16_366_620, 1.529e9), ('v1', 2.2): (19.49e6, 1.843e9),
+    ('v1', 3.0): (34_708_792, 3.396e9),
+    ('lite', 1.0): (4.74e6, 0.407e9), ('lite', 1.3): (6.75e6, 0.646e9),
+    ('lite', 1.5): (8.33e6, 0.836e9), ('lite', 2.0): (12.97e6, 1.498e9),
+}
+
+
 def timm_rexnet(width):
     """timm's ReXNet at any width, uninitialised (see :func:`meta_built`)."""
     import timm
