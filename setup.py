@@ -1,4 +1,23 @@
+import os
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+
+class build_py_with_configs(build_py):
+    """Ship ``configs/`` inside the package as ``rexnet_mm/.mim/configs`` (where mmdet
+    and mmpretrain ship theirs), so that a wheel / ``pip install .`` has them;
+    ``rexnet_mm.get_config`` finds them there or, in a checkout, next to the package."""
+
+    def run(self):
+        super().run()
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs')
+        dst = os.path.join(self.build_lib, 'rexnet_mm', '.mim', 'configs')
+        if os.path.isdir(src) and not self.editable_mode:
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
 
 setup(
     name='rexnet_mm',
@@ -26,8 +45,15 @@ setup(
         'tests': ['pytest', 'timm', 'mmsegmentation>=1.0,<1.3', 'ftfy', 'regex',
                   'mmpretrain>=1.0,<1.3'],
     },
+    cmdclass={'build_py': build_py_with_configs},
     entry_points={'console_scripts': [
+        'rexnet-mm-train=rexnet_mm.tools.train:main',
+        'rexnet-mm-test=rexnet_mm.tools.test:main',
+        'rexnet-mm-convert=rexnet_mm.tools.convert_checkpoint:main',
+        'rexnet-mm-coco-eval=rexnet_mm.tools.coco_eval:main',
+        'rexnet-mm-transfer=rexnet_mm.tools.transfer:main',
         'rexnet-mm-gen-coco=rexnet_mm.synthetic.shapes_coco:main',
+        'rexnet-mm-gen-seg=rexnet_mm.synthetic.shapes_seg:main',
         'rexnet-mm-gen-finegrained=rexnet_mm.synthetic.finegrained:main',
     ]},
 )

@@ -313,7 +313,6 @@ def build_backbone(config, checkpoint=None, out_indices=None):
     from mmengine.registry import MODELS, DefaultScope
 
     from .complexity import load_any_config, plain_bn
-    import rexnet_mm  # noqa: F401  registers our modules
 
     cfg = load_any_config(config)
     if 'backbone' not in cfg.get('model', {}):

@@ -19,10 +19,55 @@ def config_dir():
     raise ConfigError(f'rexnet_mm configs not found next to {package}: reinstall rexnet_mm')
 
 
+def list_configs(pattern='*'):
+    """Our shipped configs matching a shell ``pattern`` (on the path below ``configs/``,
+    or on the name), as paths relative to :func:`config_dir`, sorted; ``_base_``
+    fragments are not listed."""
+    import fnmatch
+    import os
+    root = config_dir()
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in ('_base_', '__pycache__'))
+        for name in files:
+            if name.endswith('.py'):
+                rel = osp.relpath(osp.join(folder, name), root).replace(os.sep, '/')
+                if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(name[:-3], pattern):
+                    found.append(rel)
+    return sorted(found)
+
+
+def get_config_path(name):
+    """Absolute path of one of our configs, for ``_base_`` or ``Config.fromfile``:
+    ``name`` is a path below ``configs/`` (``'detection/demo/ssdlite_rexnet_shapes.py'``)
+    or a config's name (``'ssdlite_rexnet'``)."""
+    root = config_dir()
+    rel = name if name.endswith('.py') else name + '.py'
+    if osp.isfile(osp.join(root, rel)):
+        return osp.join(root, rel)
+    stem = osp.basename(rel)[:-3]  # not splitext: 'rexnet-1.0_cub' has a dot
+    matches = [p for p in list_configs() if osp.basename(p)[:-3] == stem]
+    if len(matches) == 1:
+        return osp.join(root, matches[0])
+    if matches:
+        raise ConfigError(f'{name!r} names several configs ({", ".join(matches)}): give the '
+                          'path below configs/')
+    raise ConfigError(f'no rexnet_mm config {name!r}: see rexnet_mm.list_configs() '
+                      '(python -c "import rexnet_mm; print(rexnet_mm.list_configs())")')
+
+
+def get_config(name, cfg_options=None):
+    """One of our configs as an mmengine ``Config`` (see :func:`get_config_path`)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(get_config_path(name))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def load_config(path, cfg_options=None, launcher='none', work_dir=None):
     """Read ``path``, apply ``--cfg-options``, set launcher and work_dir (default
     ``./work_dirs/<config name>``) and check that a toolbox serves it."""
-    import rexnet_mm  # noqa: F401  registers our modules, applies rexnet_mm.fixes
     from mmengine.config import Config
 
     if not osp.isfile(path):
@@ -30,6 +75,12 @@ def load_config(path, cfg_options=None, launcher='none', work_dir=None):
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(field, None)
+        if loader and loader.get('num_workers', 1) == 0 and loader.get('persistent_workers'):
+            # PyTorch refuses persistent workers without workers; '...num_workers=0' on
+            # the command line means "load in the main process", so drop the flag
+            loader.persistent_workers = False
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
