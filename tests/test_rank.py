@@ -133,10 +133,9 @@ def _direct_nuclear(backbone, prep, path, size):
     """Independent of rank.feature_rank: numpy's SVD of each tap's C x HW matrix."""
     with torch.no_grad():
         feats = backbone(rank._image_tensor(path, size, prep))
-    return [float(np.linalg.svd(f[0].reshape(f.shape[1], -1).double().numpy(),
-                                compute_uv=False).sum()
-                  / np.linalg.svd(f[0].reshape(f.shape[1], -1).double().numpy(),
-                                  compute_uv=False)[0]) for f in feats]
+    spectra = [np.linalg.svd(f[0].reshape(f.shape[1], -1).double().numpy(), compute_uv=False)
+               for f in feats]
+    return [float(s.sum() / s[0]) for s in spectra]
 
 
 @pytest.mark.parametrize('config', [

@@ -91,6 +91,30 @@ def plain_bn(node):
             plain_bn(v)
 
 
+def build_random_model(cfg_path, out_indices=None):
+    """``(model, cfg, scope)``: the model of a detector / segmentor / classifier config
+    (see :func:`load_any_config`), randomly initialised (no pretrained weights read),
+    SyncBN as BN, ``out_indices`` overriding the backbone's if given. Built under the
+    config's scope (``default_scope``, else the ``pkg::`` prefix, else mmdet), leaving the
+    caller's default scope as it was."""
+    from mmengine.registry import MODELS, DefaultScope
+
+    cfg = load_any_config(cfg_path)
+    if 'backbone' not in cfg.get('model', {}):
+        raise ValueError(f'{cfg_path!r} has no model.backbone: give a detector, segmentor '
+                         'or classifier config')
+    cfg.model.backbone.init_cfg = None
+    cfg.model.pop('pretrained', None)
+    if out_indices is not None:
+        cfg.model.backbone.out_indices = tuple(out_indices)
+    plain_bn(cfg.model)
+    scope = cfg.get('default_scope') or (cfg_path.split('::')[0] if '::' in cfg_path
+                                         else 'mmdet')
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MODELS.build(cfg.model)
+    return model, cfg, scope
+
+
 def config_complexity(cfg_path, shape=None):
     """Parameters and FLOPs of one detector or segmentor config
     (tools/analysis/get_flops.py).
@@ -106,15 +130,9 @@ def config_complexity(cfg_path, shape=None):
     """
     import torch
     from mmengine.analysis import FlopAnalyzer
-    from mmengine.registry import MODELS, init_default_scope
 
-    cfg = load_any_config(cfg_path)
-    cfg.model.backbone.init_cfg = None
-    cfg.model.pop('pretrained', None)
-    plain_bn(cfg.model)
-    scope = cfg.get('default_scope', 'mmdet')
-    init_default_scope(scope)
-    model = MODELS.build(cfg.model).eval()
+    model, cfg, scope = build_random_model(cfg_path)
+    model.eval()
     h, w = shape or default_shape(cfg)
     pad = cfg.model.data_preprocessor.get('pad_size_divisor', 1) or 1
     ph, pw = -(-h // pad) * pad, -(-w // pad) * pad

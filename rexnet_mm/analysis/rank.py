@@ -288,19 +288,18 @@ def list_images(folder, max_images=None):
 
 def _load_weights(model, checkpoint):
     """Load a full-model checkpoint, or a backbone-only one, into ``model``."""
-    from mmengine.runner import load_checkpoint
+    from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist: give a file '
                                 'written by tools/train.py or tools/convert_checkpoint.py')
-    from mmengine.runner.checkpoint import _load_checkpoint
     state = _load_checkpoint(checkpoint, map_location='cpu')
     state = state.get('state_dict', state)
     keys = set(model.backbone.state_dict())
     if any(k.startswith('backbone.') and k[9:] in keys for k in state):
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=False, logger='silent')
+        _load_checkpoint_to_model(model, state, strict=False, logger='silent')
     elif any(k in keys for k in state):
-        load_checkpoint(model.backbone, checkpoint, map_location='cpu', strict=False,
-                        logger='silent')
+        _load_checkpoint_to_model(model.backbone, state, strict=False,
+                                  logger='silent')
     else:
         raise ValueError(f'{checkpoint!r} has no weights of this backbone '
                          f'({type(model.backbone).__name__}): is it the right config?')
@@ -310,23 +309,9 @@ def build_backbone(config, checkpoint=None, out_indices=None):
     """``(backbone, data_preprocessor_cfg)`` of any mmdet/mmseg/mmpretrain config
     (a file or ``'mmdet::folder/name.py'``), randomly initialised unless
     ``checkpoint`` is given; ``out_indices`` overrides the config's taps."""
-    from mmengine.registry import MODELS, DefaultScope
+    from .complexity import build_random_model
 
-    from .complexity import load_any_config, plain_bn
-
-    cfg = load_any_config(config)
-    if 'backbone' not in cfg.get('model', {}):
-        raise ValueError(f'{config!r} has no model.backbone: give a detector, segmentor '
-                         'or classifier config')
-    cfg.model.backbone.init_cfg = None
-    cfg.model.pop('pretrained', None)
-    if out_indices is not None:
-        cfg.model.backbone.out_indices = tuple(out_indices)
-    plain_bn(cfg.model)
-    # build under the config's scope, leaving the caller's default scope as it was
-    scope = cfg.get('default_scope') or (config.split('::')[0] if '::' in config else 'mmdet')
-    with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
+    model, cfg, _ = build_random_model(config, out_indices)
     if checkpoint:
         _load_weights(model, checkpoint)
     backbone = model.backbone
