@@ -34,8 +34,9 @@ from . import models  # noqa: F401,E402
 from . import weights  # noqa: F401,E402
 from .apis.config import get_config, get_config_path, list_configs  # noqa: F401,E402
 from .apis.model_hub import guard_get_model, register_model_hub  # noqa: E402
+from .fixes import default_scope  # noqa: E402
 
 register_model_hub()
 guard_get_model()
 
-__all__ = ['get_config', 'get_config_path', 'list_configs', '__version__']
+__all__ = ['default_scope', 'get_config', 'get_config_path', 'list_configs', '__version__']

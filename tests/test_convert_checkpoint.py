@@ -56,3 +56,26 @@ def test_cli_errors_are_one_line(tmp_path):
     assert res.returncode != 0 and res.stderr.strip().count('\n') == 0
     assert 'cannot read checkpoint' in res.stderr
     assert not (tmp_path / 'out.pth').exists()
+
+
+def test_cli_converts_many_files_into_a_directory(tmp_path):
+    """Several sources go to DIR/<name>.pth under a progress bar; a bad one is reported
+    in one line and does not stop the others; exit status 1 then."""
+    src = tmp_path / 'src'
+    src.mkdir()
+    for seed, name in ((1, 'a'), (2, 'b')):
+        torch.save(randomize_(timm_rexnet(1.0), seed=seed).state_dict(), src / f'{name}.pth')
+    (src / 'junk.pth').write_text('hello')
+    out = tmp_path / 'converted'
+    res = run(str(src / 'a.pth'), str(src / 'junk.pth'), str(src / 'b.pth'), str(out))
+    assert res.returncode == 1
+    assert sorted(p.name for p in out.iterdir()) == ['a.pth', 'b.pth']
+    assert res.stdout.count('rexnet_timm layout, 413 tensors') == 2
+    errors = [line for line in res.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 2 and 'junk.pth' in errors[0] and '1 of 3' in errors[1], errors
+    assert '3/3' in res.stderr  # mmengine's progress bar reached the end
+    b = torch.load(out / 'b.pth', weights_only=True)['state_dict']
+    assert torch.equal(b['head.fc.weight'], torch.load(src / 'b.pth')['head.fc.weight'])
+    # converting again keeps what is there (no --force): every file is refused
+    res = run(str(src / 'a.pth'), str(src / 'b.pth'), str(out))
+    assert res.returncode == 1 and res.stderr.count('exists; pass --force') == 2

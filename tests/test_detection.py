@@ -268,3 +268,46 @@ def test_demo_config_learns_shapes(tmp_path):
     stats = import_module('rexnet_mm.tools.coco_eval').main([train_ann, '--bbox', prefix + '.bbox.json',
                                          '--min-ap50', '0.6'])
     assert stats['bbox'][1] >= 0.6
+    # the config tools/train.py saved next to its checkpoint, served by mmdet's own APIs
+    _mmdet_apis_match_tools_test(osp.join(wd, 'ssdlite_rexnet_shapes.py'),
+                                 osp.join(wd, 'epoch_60.pth'), data, prefix + '.bbox.json')
+
+
+def _iou_xyxy(a, b):
+    lt, rb = torch.maximum(a[:, :2], b[:, :2]), torch.minimum(a[:, 2:], b[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(1)
+    return inter / ((a[:, 2:] - a[:, :2]).prod(1) + (b[:, 2:] - b[:, :2]).prod(1) - inter)
+
+
+def _mmdet_apis_match_tools_test(cfg_path, ckpt, data, results_json, top=10):
+    """mmdet's DetInferencer and init_detector/inference_detector, on the saved config and
+    checkpoint, give the detections tools/test.py wrote for the same image: the top
+    ``top`` by score with the same labels, boxes at IoU >= 0.99 and scores within 1e-3
+    (tools/test.py ran batches of 8, the APIs one image: float32 sums in another
+    order move scores by ~1e-6, far below 1e-3; a wrong pipeline, scale or class map
+    moves them by far more)."""
+    from mmdet.apis import DetInferencer, inference_detector, init_detector
+    with open(osp.join(data, 'annotations', 'instances_train.json')) as f:
+        image = json.load(f)['images'][0]
+    img = osp.join(data, 'train', image['file_name'])
+    with open(results_json) as f:
+        ours = sorted((r for r in json.load(f) if r['image_id'] == image['id']),
+                      key=lambda r: -r['score'])[:top]
+    assert len(ours) == top and ours[0]['score'] > 0.5
+    boxes = torch.tensor([r['bbox'] for r in ours])
+    expected = dict(bboxes=torch.cat([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], 1),
+                    scores=torch.tensor([r['score'] for r in ours]),
+                    labels=torch.tensor([r['category_id'] - 1 for r in ours]))  # ids 1..4
+    inferencer = DetInferencer(model=cfg_path, weights=ckpt, device='cpu')
+    via_inferencer = inferencer(img, return_datasamples=True)['predictions'][0]
+    via_apis = inference_detector(init_detector(cfg_path, ckpt, device='cpu'), img)
+    for sample in (via_inferencer, via_apis):
+        pred = sample.pred_instances
+        assert len(pred.scores) >= top
+        for box, score, label in zip(*expected.values()):
+            # each of tools/test.py's top detections is among the API's (near-equal
+            # scores may swap places, so match rather than compare ranks)
+            same = (pred.labels == label) & ((pred.scores - score).abs() <= 1e-3)
+            assert same.any(), (box, score, label)
+            ious = _iou_xyxy(pred.bboxes[same], box.expand(int(same.sum()), 4))
+            assert ious.max() >= 0.99, (box, score, label, ious.max())

@@ -176,6 +176,31 @@ def test_short_finetune_beats_chance(birds, tmp_path, capsys, one_thread):
     losses = [json.loads(line)['loss'] for line in open(scalars[-1]) if '"loss"' in line]
     assert len(losses) == 30 * 4  # 128 images, batch 32
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), losses
+    _mmpretrain_inferencer_matches_tools_test(str(work_dir / 'rexnet-1.0_synthetic-birds.py'),
+                                              str(work_dir / 'epoch_30.pth'), tmp_path)
+
+
+def _mmpretrain_inferencer_matches_tools_test(cfg_path, ckpt, tmp_path):
+    """mmpretrain's ImageClassificationInferencer on the config and checkpoint the
+    fine-tune saved gives, for a test image, the label and scores tools/test.py --out
+    dumped for it (scores within 1e-4 relative: batch 64 there, one image here, the
+    same float32 ops summed in another order; measured ~1e-7)."""
+    import pickle
+    from mmpretrain import ImageClassificationInferencer
+    from rexnet_mm.tools import test as test_cli
+    out = str(tmp_path / 'preds.pkl')
+    metrics = test_cli.main([cfg_path, ckpt, '--work-dir', str(tmp_path / 'test'),
+                             '--out', out])
+    assert 'accuracy/top1' in metrics
+    with open(out, 'rb') as f:
+        dumped = pickle.load(f)
+    assert len(dumped) == 64
+    inferencer = ImageClassificationInferencer(cfg_path, pretrained=ckpt, device='cpu')
+    for record in dumped[:3]:
+        result = inferencer(record['img_path'])[0]
+        assert result['pred_label'] == int(record['pred_label'])
+        np.testing.assert_allclose(result['pred_scores'], record['pred_score'].numpy(),
+                                   rtol=1e-4, atol=1e-6)
 
 
 # --------------------------------------------------------------------------

@@ -97,8 +97,9 @@ def build_random_model(cfg_path, out_indices=None):
     SyncBN as BN, ``out_indices`` overriding the backbone's if given. Built under the
     config's scope (``default_scope``, else the ``pkg::`` prefix, else mmdet), leaving the
     caller's default scope as it was."""
-    from mmengine.registry import MODELS, DefaultScope
+    from mmengine.registry import MODELS
 
+    from ..fixes import default_scope
     cfg = load_any_config(cfg_path)
     if 'backbone' not in cfg.get('model', {}):
         raise ValueError(f'{cfg_path!r} has no model.backbone: give a detector, segmentor '
@@ -110,7 +111,7 @@ def build_random_model(cfg_path, out_indices=None):
     plain_bn(cfg.model)
     scope = cfg.get('default_scope') or (cfg_path.split('::')[0] if '::' in cfg_path
                                          else 'mmdet')
-    with DefaultScope.overwrite_default_scope(scope):
+    with default_scope(scope):
         model = MODELS.build(cfg.model)
     return model, cfg, scope
 

@@ -101,11 +101,12 @@ def measure(path):
         r = config_complexity(path)
         return r['params'], r['flops'], f'{r["shape"][0]}x{r["shape"][1]}'
     from mmpretrain.registry import MODELS
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmpretrain')
+
+    from ..fixes import default_scope
     model = cfg.model.copy()
     model.backbone.init_cfg = None
-    built = MODELS.build(model).eval()
+    with default_scope('mmpretrain'):
+        built = MODELS.build(model).eval()
     return count_params(built), conv_fc_macs(built), '224x224'
 
 

@@ -38,6 +38,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..utils import progress_bar
+
 #: nonlinearity name -> mmcv activation config (None: the linear case)
 NONLINEARITIES = {
     'identity': None,
@@ -98,9 +100,7 @@ def run_study(blocks=BLOCKS, nonlinearities=tuple(NONLINEARITIES), ratios=RATIOS
     their differences are paired. Deterministic by ``seed`` (float64 throughout).
     """
     import random
-    from mmengine.utils import ProgressBar
-    bar = ProgressBar(len(blocks) * len(ratios) * networks, file=sys.stderr) \
-        if progress else None
+    bar = progress_bar(len(blocks) * len(ratios) * networks, progress)
     values = {}
     rng = random.Random(seed)
     for block in blocks:
@@ -117,10 +117,7 @@ def run_study(blocks=BLOCKS, nonlinearities=tuple(NONLINEARITIES), ratios=RATIOS
                     with torch.no_grad():
                         values.setdefault((block, name, ratio), []).append(
                             rank_ratio(model(x), rtol))
-                if bar:
-                    bar.update()
-    if bar:
-        sys.stderr.write('\n')
+                bar.update()
     return [dict(block=b, nonlinearity=n, ratio=r, rank_ratio=float(np.mean(v)),
                  std=float(np.std(v)), networks=len(v))
             for (b, n, r), v in values.items()]
@@ -343,8 +340,7 @@ def feature_rank(backbone, preprocessor, images, size=224, progress=True):
     """Per tap of ``backbone`` over ``images``: rows ``dict(tap, channels, spatial,
     nuclear_norm, nuclear_norm_per_dim, cdf@t ...)`` (means over images) and the pooled
     normalised singular values per tap (for the plot)."""
-    from mmengine.utils import ProgressBar
-    bar = ProgressBar(len(images), file=sys.stderr) if progress else None
+    bar = progress_bar(len(images), progress)
     spectra = {}
     shapes = {}
     with torch.no_grad():
@@ -354,10 +350,7 @@ def feature_rank(backbone, preprocessor, images, size=224, progress=True):
             for tap, feat in enumerate(feats):
                 spectra.setdefault(tap, []).append(singular_spectrum(feat[0]))
                 shapes[tap] = (feat.shape[1], feat.shape[2] * feat.shape[3])
-            if bar:
-                bar.update()
-    if bar:
-        sys.stderr.write('\n')
+            bar.update()
     rows = []
     for tap, per_image in spectra.items():
         channels, spatial = shapes[tap]

@@ -3,10 +3,12 @@
 The command lines (``tools/train.py``, ``tools/test.py``) parse their flags and call
 :func:`train` / :func:`test`; everything here works on an mmengine ``Config``.
 """
+import functools
 import os
 import os.path as osp
 import sys
 
+from ..fixes import default_scope
 from .checks import check_data, check_pretrained
 from .config import ConfigError, set_default_dataloader_cfg, toolbox_of
 from .dist import setup_cpu_distributed
@@ -27,6 +29,17 @@ def build_runner(cfg):
     return Runner.from_cfg(cfg)
 
 
+def in_config_scope(function):
+    """Run ``function(cfg, ...)`` in the config's default scope and give the caller's
+    back afterwards: the Runner sets its toolbox's scope process-wide, which would
+    decide how the next toolbox's inferencer or config in this process resolves types."""
+    @functools.wraps(function)
+    def wrapper(cfg, *args, **kwargs):
+        with default_scope(cfg.get('default_scope')):
+            return function(cfg, *args, **kwargs)
+    return wrapper
+
+
 def _prepare(cfg, loaders):
     check_data(cfg, loaders)
     if toolbox_of(cfg) == 'mmpretrain':
@@ -34,6 +47,7 @@ def _prepare(cfg, loaders):
     setup_cpu_distributed(cfg)
 
 
+@in_config_scope
 def train(cfg, amp=False, auto_scale_lr=False, resume=None):
     """Train ``cfg`` (read by :func:`~rexnet_mm.apis.config.load_config`); returns the
     Runner. ``resume``: None, ``'auto'`` (latest checkpoint of the work dir) or a path.
@@ -97,6 +111,7 @@ def _visualize(cfg, toolbox, show, show_dir, wait_time):
         hook['interval'] = 1  # mmseg's hook draws every 50th batch by default
 
 
+@in_config_scope
 def test(cfg, checkpoint, out=None, json_prefix=None, show=False, show_dir=None,
          wait_time=2, tta=False):
     """Test ``checkpoint`` with ``cfg``; returns the metrics.

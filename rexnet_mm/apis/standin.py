@@ -25,6 +25,7 @@ import os.path as osp
 import time
 from dataclasses import dataclass
 
+from ..fixes import default_scope
 from .config import config_dir, load_config, set_default_dataloader_cfg
 from .runner import build_runner
 from .transfer import TransferOptions, run as run_transfer, set_epochs
@@ -54,9 +55,10 @@ def pretrain(opts, shapes_root, work_dir):
     set_epochs(cfg, opts.pretrain_epochs)
     cfg.randomness = dict(seed=opts.seed, deterministic=False)
     set_default_dataloader_cfg(cfg)
-    runner = build_runner(cfg)
-    runner.train()
-    metrics = runner.val_loop.run() if runner.val_loop is not None else {}
+    with default_scope(cfg.default_scope):
+        runner = build_runner(cfg)
+        runner.train()
+        metrics = runner.val_loop.run() if runner.val_loop is not None else {}
     state = {k: v.detach().cpu() for k, v in runner.model.state_dict().items()
              if k.startswith(('backbone.', 'head.'))}
     return state, float(metrics.get('accuracy/top1', float('nan')))

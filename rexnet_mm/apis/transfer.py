@@ -11,6 +11,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Optional
 
+from ..fixes import default_scope
 from ..weights import (CheckpointError, convert_state_dict, load_backbone_weights,
                        read_state_dict)
 from .config import ConfigError, config_dir, load_config, set_default_dataloader_cfg
@@ -161,10 +162,11 @@ def run(opts):
     cfg = build_config(opts)
     arch = normalise_arch(opts.arch)
     fmt = check_checkpoint(opts.checkpoint, ARCHS[arch][1]) if opts.checkpoint else None
-    runner = build_runner(cfg)
-    if not opts.eval_only:
-        runner.train()
-    metrics = runner.test()
+    with default_scope(cfg.default_scope):
+        runner = build_runner(cfg)
+        if not opts.eval_only:
+            runner.train()
+        metrics = runner.test()
     top1 = float(metrics.get('accuracy/top1', float('nan')))
     top5 = float(metrics.get('accuracy/top5', float('nan')))
     result = dict(dataset=opts.dataset, arch=arch,

@@ -36,6 +36,7 @@ import sys
 import numpy as np
 from PIL import Image
 
+from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 
 #: Body hues (degrees) of the fine-grained classes: close blues/violets.
@@ -262,7 +263,7 @@ def _rng(seed, split, index):
 # writers
 # --------------------------------------------------------------------------
 def write_finegrained(root, num_classes=32, train_per_class=20,
-                      test_per_class=10, size=64, seed=0):
+                      test_per_class=10, size=64, seed=0, progress=False):
     """Write the fine-grained task in the CUB-200-2011 folder layout.
 
     Returns the list of class names (also written to ``classes.txt``).
@@ -276,6 +277,7 @@ def write_finegrained(root, num_classes=32, train_per_class=20,
         return names
     images, labels, splits = [], [], []
     index = 0
+    bar = progress_bar(num_classes * (train_per_class + test_per_class), progress)
     for split, per_class in (('train', train_per_class), ('test', test_per_class)):
         for k in range(per_class):
             for label, attrs in enumerate(classes):
@@ -283,6 +285,7 @@ def write_finegrained(root, num_classes=32, train_per_class=20,
                 save_image(osp.join(root, 'images', rel),
                       render_bird(attrs, _rng(seed, split, index), size), 'jpg')
                 index += 1
+                bar.update()
                 images.append(rel)
                 labels.append(label + 1)
                 splits.append(1 if split == 'train' else 0)
@@ -300,7 +303,7 @@ def write_finegrained(root, num_classes=32, train_per_class=20,
 
 
 def write_shapes(root, num_classes=96, train_per_class=50, val_per_class=10,
-                 size=64, seed=0):
+                 size=64, seed=0, progress=False):
     """Write the pre-training task in mmpretrain's ``CustomDataset`` layout."""
     classes = shape_classes(num_classes)
     info = dict(version=GENERATOR_VERSION, task='shapes', layout='CustomDataset',
@@ -310,6 +313,7 @@ def write_shapes(root, num_classes=96, train_per_class=50, val_per_class=10,
     if not prepare_root(root, info, 'shapes pre-training dataset'):
         return names
     index = 0
+    bar = progress_bar(num_classes * (train_per_class + val_per_class), progress)
     for split, per_class in (('train', train_per_class), ('val', val_per_class)):
         for k in range(per_class):
             for label, attrs in enumerate(classes):
@@ -319,6 +323,7 @@ def write_shapes(root, num_classes=96, train_per_class=50, val_per_class=10,
                 save_image(path, render_shape(attrs, _rng(seed + 1, split, index), size),
                       'png')
                 index += 1
+                bar.update()
     write_info(root, info)
     return names
 
@@ -348,11 +353,11 @@ def main(argv=None):
         if args.task == 'finegrained':
             names = write_finegrained(
                 args.out, args.num_classes or 32, args.train_per_class or 20,
-                args.test_per_class or 10, args.size, args.seed)
+                args.test_per_class or 10, args.size, args.seed, progress=True)
         else:
             names = write_shapes(
                 args.out, args.num_classes or 96, args.train_per_class or 50,
-                args.test_per_class or 10, args.size, args.seed)
+                args.test_per_class or 10, args.size, args.seed, progress=True)
     except (FileExistsError, ValueError) as exc:
         sys.exit(f'error: {exc}')
     print(f'{args.task} dataset with {len(names)} classes in {args.out}')

@@ -30,6 +30,7 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 
 #: Category names; COCO category ids are 1-based in this order.
@@ -202,7 +203,8 @@ def coco_annotations(objects, image_id, first_ann_id):
 
 
 def generate(out, num_train=2000, num_val=200, size=128, seed=0, max_objects=4,
-             ext='jpg', max_rotation=25.0, radius_range=(0.1, 0.25), backgrounds=BACKGROUNDS):
+             ext='jpg', max_rotation=25.0, radius_range=(0.1, 0.25), backgrounds=BACKGROUNDS,
+             progress=False):
     """Write the dataset to ``out`` (idempotent: an identical one is kept).
 
     Returns a dict with ``root``, ``classes``, the annotation files
@@ -226,6 +228,7 @@ def generate(out, num_train=2000, num_val=200, size=128, seed=0, max_objects=4,
         return result
     os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
     categories = [dict(id=i + 1, name=n, supercategory='shape') for i, n in enumerate(CLASSES)]
+    bar = progress_bar(num_train + num_val, progress)
     for split, count in (('train', num_train), ('val', num_val)):
         os.makedirs(osp.join(out, split), exist_ok=True)
         images, anns = [], []
@@ -237,6 +240,7 @@ def generate(out, num_train=2000, num_val=200, size=128, seed=0, max_objects=4,
             image_id = index + 1
             images.append(dict(id=image_id, file_name=name, width=size, height=size))
             anns += coco_annotations(objects, image_id, len(anns) + 1)
+            bar.update()
         coco = dict(info=dict(description=f'rexnet_mm synthetic shapes ({split})',
                               version=str(_FORMAT_VERSION)),
                     licenses=[], images=images, annotations=anns, categories=categories)
@@ -263,7 +267,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         res = generate(args.out, args.train, args.val, args.size, args.seed,
-                       args.max_objects, args.ext, args.max_rotation)
+                       args.max_objects, args.ext, args.max_rotation, progress=True)
     except (FileExistsError, ValueError) as exc:
         sys.exit(f'error: {exc}')
     state = 'wrote' if res['created'] else 'already present (same settings), kept'

@@ -25,6 +25,7 @@ import sys
 import numpy as np
 from PIL import Image
 
+from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 from .shapes_coco import BACKGROUNDS, CLASSES as SHAPES, PALETTE as SHAPE_PALETTE
 from .shapes_coco import SPLITS, render_image
@@ -64,7 +65,8 @@ def label_map(objects, size):
 
 
 def generate(out, num_train=1500, num_val=200, size=96, seed=0, max_objects=5,
-             radius_range=(0.1, 0.25), max_rotation=25.0, overlap=8, ext='jpg'):
+             radius_range=(0.1, 0.25), max_rotation=25.0, overlap=8, ext='jpg',
+             progress=False):
     """Write the dataset to ``out`` (idempotent: an identical one is kept).
 
     ``overlap``: how far (pixels) the boxes of two shapes may reach into each other.
@@ -80,6 +82,7 @@ def generate(out, num_train=1500, num_val=200, size=96, seed=0, max_objects=5,
     result['created'] = prepare_root(out, info, 'segmentation shapes dataset')
     if not result['created']:
         return result
+    bar = progress_bar(num_train + num_val, progress)
     for split, count in (('train', num_train), ('val', num_val)):
         os.makedirs(osp.join(out, 'ann_dir', split), exist_ok=True)
         for index in range(count):
@@ -89,6 +92,7 @@ def generate(out, num_train=1500, num_val=200, size=96, seed=0, max_objects=5,
             save_image(osp.join(out, 'img_dir', split, f'{index:06d}.{ext}'), img, ext)
             Image.fromarray(label_map(objects, size)).save(
                 osp.join(out, 'ann_dir', split, f'{index:06d}.png'))
+            bar.update()
     write_info(out, info)
     return result
 
@@ -104,7 +108,7 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     try:
-        res = generate(args.out, args.train, args.val, args.size, args.seed)
+        res = generate(args.out, args.train, args.val, args.size, args.seed, progress=True)
     except (FileExistsError, ValueError) as exc:
         sys.exit(f'error: {exc}')
     state = 'wrote' if res['created'] else 'already present (same settings), kept'

@@ -12,11 +12,14 @@ import time
 
 import torch
 
+from rexnet_mm.utils import progress_bar
+
 
 def median_latencies(models, x, repeats):
     """Median seconds per forward of each model, measured round-robin so that a
-    change in machine load affects every model alike."""
+    change in machine load affects every model alike (a progress bar on stderr)."""
     times = [[] for _ in models]
+    bar = progress_bar(repeats)
     with torch.no_grad():
         for model in models:
             model.eval()
@@ -26,6 +29,7 @@ def median_latencies(models, x, repeats):
                 t0 = time.perf_counter()
                 model(x)
                 times[i].append(time.perf_counter() - t0)
+            bar.update()
     return [sorted(t)[len(t) // 2] for t in times]
 
 

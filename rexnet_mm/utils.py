@@ -1,0 +1,26 @@
+"""Small helpers every layer may use (layer 0: imports nothing of rexnet_mm)."""
+import sys
+
+
+class _Bar:
+    """mmengine's ProgressBar on stderr, ending its line when the last task is done."""
+
+    def __init__(self, total):
+        from mmengine.utils import ProgressBar
+        self.bar, self.total = ProgressBar(total, file=sys.stderr), total
+
+    def update(self):
+        self.bar.update()
+        if self.bar.completed == self.total:
+            sys.stderr.write('\n')
+
+
+class _NoBar:
+    def update(self):
+        pass
+
+
+def progress_bar(total, enabled=True):
+    """A progress bar on stderr (mmengine's, as the toolboxes' tools draw it) for a
+    command line, or a no-op (library calls and tests stay quiet)."""
+    return _Bar(total) if enabled and total > 0 else _NoBar()
