@@ -42,7 +42,7 @@ setup(
     extras_require={
         'seg': ['mmsegmentation>=1.0,<1.3', 'ftfy', 'regex'],
         'cls': ['mmpretrain>=1.0,<1.3'],
-        'tests': ['pytest', 'timm', 'mmsegmentation>=1.0,<1.3', 'ftfy', 'regex',
+        'tests': ['pytest', 'pytest-xdist', 'timm', 'mmsegmentation>=1.0,<1.3', 'ftfy', 'regex',
                   'mmpretrain>=1.0,<1.3'],
     },
     cmdclass={'build_py': build_py_with_configs},

@@ -1,18 +1,38 @@
 """tools/convert_checkpoint.py: detection, conversion, export, and never losing files."""
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
 from rexnet_mm.analysis.parity import randomize_, timm_rexnet
+from rexnet_mm.tools import convert_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args):
+def run_script(*args):
+    """The script itself, in a new process (what a user runs)."""
     return subprocess.run([sys.executable, str(ROOT / 'tools' / 'convert_checkpoint.py'), *args],
                           capture_output=True, text=True)
+
+
+def run(*args):
+    """The script's ``main`` in this process (a new process costs ~10 s of imports here):
+    its exit status, stdout and stderr, as ``run_script`` gives them."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            convert_checkpoint.main(list(args))
+        except SystemExit as exc:
+            if isinstance(exc.code, str):
+                print(exc.code, file=sys.stderr)
+            code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_cli_converts_exports_and_protects_files(tmp_path):
@@ -20,7 +40,7 @@ def test_cli_converts_exports_and_protects_files(tmp_path):
     src = tmp_path / 'rexnet_100.pth'
     torch.save(ref.state_dict(), src)
     dst = tmp_path / 'ours.pth'
-    res = run(str(src), str(dst))
+    res = run_script(str(src), str(dst))
     assert res.returncode == 0, res.stderr
     assert 'rexnet_timm layout, 413 tensors' in res.stdout
     ckpt = torch.load(dst, weights_only=True)

@@ -10,7 +10,11 @@ bash "$ROOT/tools/install.sh"
 cd "$ROOT"
 PYTEST=("$ROOT/.venv/bin/python" -m pytest tests -q -p no:cacheprovider)
 # pytest exits 5 when it collects no test: that is a failure here, not a pass.
-"${PYTEST[@]}" --durations=15 "$@"
+# Two workers (pytest-xdist), a test file each at a time (module fixtures are built once):
+# most of the suite is single-threaded Python (imports, data pipelines, the Runner), so
+# this halves the wall time on 2 cores; TEST_WORKERS=0 runs everything in this process.
+WORKERS=(-n "${TEST_WORKERS:-2}" --dist loadfile)
+"${PYTEST[@]}" "${WORKERS[@]}" --durations=15 "$@"
 echo "== parity tests under other numerics: OMP_NUM_THREADS=1 MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41"
 OMP_NUM_THREADS=1 MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41 \
-  "${PYTEST[@]}" -m parity "$@"
+  "${PYTEST[@]}" "${WORKERS[@]}" -m parity "$@"

@@ -1,6 +1,8 @@
 """Pre-flight checks: what can be verified before a model or a dataset is built, so that
 a missing file stops a run in one line that says how to fix it."""
+import os
 import os.path as osp
+import sys
 
 from .config import ConfigError
 
@@ -86,7 +88,8 @@ SEG_LAYOUTS = {
 
 
 def _dataset_folders(dataset, key):
-    """``(dotted key, dataset type, folder)`` of mmseg-style ``data_prefix`` folders."""
+    """``(dotted key, dataset cfg, prefix name, folder)`` of mmseg-style ``data_prefix``
+    folders (``img_path``, ``seg_map_path``)."""
     if not isinstance(dataset, dict):
         return
     if isinstance(dataset.get('dataset'), dict):
@@ -96,7 +99,7 @@ def _dataset_folders(dataset, key):
         root = dataset.get('data_root') or ''
         for name in ('img_path', 'seg_map_path'):
             if isinstance(prefix.get(name), str):
-                yield key, dataset['type'], osp.join(root, prefix[name])
+                yield key, dataset, name, osp.join(root, prefix[name])
 
 
 def check_data(cfg, loaders):
@@ -111,8 +114,189 @@ def check_data(cfg, loaders):
                     f'(e.g. --cfg-options {key}.data_root=DIR/) to your copy of the '
                     f'dataset; the demo data is made by `python -m '
                     f'rexnet_mm.synthetic.shapes_coco --out data/shapes_coco_v3`')
-        for key, kind, path in _dataset_folders(dataset, f'{loader}.dataset'):
+        for key, ds, _, path in _dataset_folders(dataset, f'{loader}.dataset'):
             if not osp.isdir(path):
                 raise ConfigError(
-                    f'{kind} folder {path!r} ({key}) not found: set --cfg-options '
-                    f'{key}.data_root=DIR/ to a folder holding {SEG_LAYOUTS[kind]}')
+                    f'{ds["type"]} folder {path!r} ({key}) not found: set --cfg-options '
+                    f'{key}.data_root=DIR/ to a folder holding {SEG_LAYOUTS[ds["type"]]}')
+
+
+def _coco_datasets(dataset, key):
+    """``(dotted key, dataset cfg)`` of the COCO-format datasets under ``dataset``."""
+    if not isinstance(dataset, dict):
+        return
+    if isinstance(dataset.get('dataset'), dict):
+        yield from _coco_datasets(dataset['dataset'], f'{key}.dataset')
+    for i, sub in enumerate(dataset.get('datasets') or []):
+        yield from _coco_datasets(sub, f'{key}.datasets[{i}]')
+    if 'Coco' in str(dataset.get('type', '')) and isinstance(dataset.get('ann_file'), str):
+        yield key, dataset
+
+
+def _config_classes(dataset):
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if classes is None:
+        from mmdet.registry import DATASETS
+        cls = DATASETS.get(str(dataset['type']).split('.')[-1])
+        classes = getattr(cls, 'METAINFO', {}).get('classes')
+    return tuple(classes) if classes is not None else None
+
+
+def check_coco(cfg, loaders, warn=None):
+    """COCO annotation files read before anything is built: invalid JSON, listed images
+    missing from the image folder and a training set left empty by the config's classes
+    stop in one line; annotations of categories outside the classes (mmdet drops them)
+    are counted in one warning line."""
+    import json
+    warn = warn or (lambda line: print(line, file=sys.stderr))
+    for loader in loaders:
+        for key, ds in _coco_datasets((cfg.get(loader) or {}).get('dataset'),
+                                      f'{loader}.dataset'):
+            root = ds.get('data_root') or ''
+            path = ds['ann_file'] if osp.isabs(ds['ann_file']) else osp.join(root, ds['ann_file'])
+            if not osp.isfile(path):
+                continue  # check_data reports it
+            try:
+                with open(path) as f:
+                    coco = json.load(f)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(
+                    f'annotation file {path!r} ({key}) is not valid JSON ({exc}): it is '
+                    f'truncated or corrupt; copy or regenerate it') from None
+            if not isinstance(coco, dict) or not isinstance(coco.get('images'), list):
+                raise ConfigError(f'annotation file {path!r} ({key}) is not COCO format '
+                                  f'(no "images" list)')
+            prefix = (ds.get('data_prefix') or {}).get('img', '')
+            img_dir = osp.join(root, prefix)
+            missing = [im.get('file_name') for im in coco['images']
+                       if not osp.isfile(osp.join(img_dir, str(im.get('file_name'))))]
+            if missing:
+                raise ConfigError(
+                    f'{len(missing)} of {len(coco["images"])} images listed in {path!r} are '
+                    f'not in {img_dir!r} (first: {missing[0]!r}): set {key}.data_prefix.img '
+                    f'to their folder, or remove them from the annotation file')
+            classes = _config_classes(ds)
+            if classes is None:
+                continue
+            known = {c['id'] for c in coco.get('categories', []) if c.get('name') in classes}
+            anns = coco.get('annotations') or []
+            dropped = [a for a in anns if a.get('category_id') not in known]
+            if dropped:
+                ids = sorted({a.get('category_id') for a in dropped}, key=str)
+                warn(f'warning: {len(dropped)} of {len(anns)} annotations in {path!r} have '
+                     f'category ids {ids[:5]} outside the config\'s classes; mmdet ignores '
+                     f'them (set {key}.metainfo.classes to train on them)')
+            filtering = (ds.get('filter_cfg') or {}).get('filter_empty_gt', False)
+            if loader == 'train_dataloader' and filtering and not ds.get('test_mode'):
+                kept = {a.get('image_id') for a in anns if a.get('category_id') in known}
+                if not kept:
+                    raise ConfigError(
+                        f'no image in {path!r} ({key}) has an annotation of the config\'s '
+                        f'classes {list(classes)[:5]}...: the training set would be empty '
+                        f'after filter_empty_gt; check {key}.metainfo.classes against the '
+                        f'file\'s categories')
+
+
+def check_seg_labels(cfg, loaders, sample=20):
+    """Label PNGs with values outside ``decode_head.num_classes`` that are not the ignore
+    index stop in one line naming the file (torch's error would come from deep inside the
+    loss, mid-training). Checks up to ``sample`` files per folder, spread over it."""
+    import numpy as np
+    from PIL import Image
+    head = (cfg.get('model') or {}).get('decode_head')
+    head = head[-1] if isinstance(head, (list, tuple)) else head
+    if not isinstance(head, dict) or not isinstance(head.get('num_classes'), int):
+        return
+    num_classes = head['num_classes']
+    for loader in loaders:
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        for key, ds, name, folder in _dataset_folders(dataset, f'{loader}.dataset'):
+            if name != 'seg_map_path' or not osp.isdir(folder):
+                continue
+            suffix = ds.get('seg_map_suffix', '.png')
+            ignore = ds.get('ignore_index', 255)
+            shift = 1 if ds.get('reduce_zero_label') else 0
+            files = sorted(os.path.join(r, f) for r, _, fs in os.walk(folder) for f in fs
+                           if f.endswith(suffix))
+            step = max(1, len(files) // sample)
+            for path in files[::step][:sample]:
+                values = np.unique(np.asarray(Image.open(path)))
+                bad = [int(v) for v in values if v != ignore and not
+                       (shift <= v < num_classes + shift)]
+                if bad:
+                    raise ConfigError(
+                        f'label map {path!r} ({key}) has values {bad[:8]} outside 0..'
+                        f'{num_classes - 1 + shift} (decode_head.num_classes={num_classes}'
+                        f'{", reduce_zero_label" if shift else ""}) and not the ignore index '
+                        f'{ignore}: convert the labels to train ids (e.g. mmseg\'s '
+                        f'tools/dataset_converters) or fix num_classes')
+
+
+def _backbone_channels(cfg):
+    """Channels of each output of the config's backbone (built alone, random weights):
+    its ``out_channels`` (ours) or a 64 px forward pass; None where neither works. A
+    backbone that cannot be built (unknown arch, ``out_indices`` / ``frozen_stages`` out
+    of range) stops here in one line instead of in a traceback from the Runner."""
+    import torch
+    from mmengine.registry import MODELS
+    from ..fixes import default_scope
+    model = cfg.get('model') or {}
+    backbone_cfg = model.get('backbone')
+    if not isinstance(backbone_cfg, dict):
+        return None
+    backbone_cfg = dict(backbone_cfg, init_cfg=None)
+    backbone_cfg.pop('pretrained', None)
+    try:
+        with default_scope(cfg.get('default_scope')):
+            backbone = MODELS.build(backbone_cfg)
+    except (KeyError, ValueError, TypeError) as exc:  # bad arch, out_indices, arguments
+        reason = str(exc.args[0] if exc.args else exc).splitlines()[0]
+        raise ConfigError(f'model.backbone ({backbone_cfg.get("type")}) cannot be built: '
+                          f'{reason}') from None
+    except Exception:  # noqa: BLE001 - anything else is reported by the real build
+        return None
+    channels = getattr(backbone, 'out_channels', None)
+    if isinstance(channels, (tuple, list)) and all(isinstance(c, int) for c in channels):
+        return list(channels)
+    try:
+        with torch.no_grad():
+            outs = backbone.eval()(torch.zeros(1, 3, 64, 64))
+    except Exception:  # noqa: BLE001
+        return None
+    outs = outs if isinstance(outs, (tuple, list)) else [outs]
+    return [int(o.shape[1]) for o in outs]
+
+
+def check_channels(cfg):
+    """Stop with one line if the backbone cannot be built, or, naming both lists, if the
+    neck (or a neck-less segmentation head) expects other input channels than the
+    backbone's outputs."""
+    model = cfg.get('model') or {}
+    neck = model.get('neck')
+    neck = neck[0] if isinstance(neck, (list, tuple)) and neck else neck
+    head = model.get('decode_head')
+    if isinstance(neck, dict) and isinstance(neck.get('in_channels'), (list, tuple)):
+        key, expected = 'model.neck.in_channels', list(neck['in_channels'])
+        select = None
+    elif neck is None and isinstance(head, dict) and 'in_channels' in head:
+        key, expected = 'model.decode_head.in_channels', head['in_channels']
+        select = head.get('in_index', -1)
+    else:
+        return
+    channels = _backbone_channels(cfg)
+    if channels is None:
+        return
+    if select is None:
+        got = channels
+    elif isinstance(select, (list, tuple)):
+        got = [channels[i] for i in select if -len(channels) <= i < len(channels)]
+    else:
+        got = channels[select] if -len(channels) <= select < len(channels) else None
+    if isinstance(expected, (list, tuple)):
+        expected = list(expected)
+    if got != expected:
+        where = '' if select is None else f' (in_index {select})'
+        raise ConfigError(
+            f'{key} is {expected} but the backbone ({model["backbone"].get("type")}, '
+            f'out_indices {model["backbone"].get("out_indices")}) gives {got}{where}: set '
+            f'{key} to {got} or change the backbone\'s out_indices')

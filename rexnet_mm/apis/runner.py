@@ -9,7 +9,8 @@ import os.path as osp
 import sys
 
 from ..fixes import default_scope
-from .checks import check_data, check_pretrained
+from .checks import (check_channels, check_coco, check_data, check_pretrained,
+                     check_seg_labels)
 from .config import ConfigError, set_default_dataloader_cfg, toolbox_of
 from .dist import setup_cpu_distributed
 
@@ -40,8 +41,63 @@ def in_config_scope(function):
     return wrapper
 
 
+def _loads(path):
+    """None if ``path`` is a checkpoint torch can read, else why not (one line)."""
+    import torch
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # truncated: RuntimeError/EOFError/UnpicklingError, ...
+        return f'{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ""}'[:160]
+    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
+        return 'not a training checkpoint (no state_dict)'
+    return None
+
+
+def find_resumable(work_dir):
+    """``(path, skipped)``: the newest checkpoint of ``work_dir`` that loads, trying the
+    one ``last_checkpoint`` names first, then every ``*.pth`` there, newest first;
+    ``skipped``: one line per checkpoint passed over and why."""
+    candidates = []
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named:
+            candidates.append(named)
+    found = [osp.join(work_dir, f) for f in os.listdir(work_dir)
+             if f.endswith('.pth')] if osp.isdir(work_dir) else []
+    candidates += sorted(found, key=osp.getmtime, reverse=True)
+    skipped, seen = [], set()
+    for path in candidates:
+        if osp.abspath(path) in seen:
+            continue
+        seen.add(osp.abspath(path))
+        why = 'named by last_checkpoint but missing' if not osp.isfile(path) else _loads(path)
+        if why is None:
+            return path, skipped
+        skipped.append(f'note: --resume skipped {path} ({why})')
+    return None, skipped
+
+
+def check_work_dir(cfg):
+    """Refuse a work dir holding another config's checkpoints: a new run would overwrite
+    its ``epoch_N.pth`` / ``iter_N.pth``. (The Runner saves a copy of its config there.)"""
+    work_dir, name = cfg.work_dir, osp.basename(cfg.filename or '')
+    if not name or not osp.isdir(work_dir):
+        return
+    files = os.listdir(work_dir)
+    others = [f for f in files if f.endswith('.py') and f != name]
+    if others and any(f.endswith('.pth') for f in files) and name not in files:
+        raise ConfigError(
+            f'work dir {work_dir!r} holds checkpoints of another config ({others[0]}); '
+            f'choose another --work-dir (nothing there was touched)')
+
+
 def _prepare(cfg, loaders):
     check_data(cfg, loaders)
+    check_coco(cfg, loaders)
+    check_seg_labels(cfg, loaders)
+    check_channels(cfg)
     if toolbox_of(cfg) == 'mmpretrain':
         set_default_dataloader_cfg(cfg)
     setup_cpu_distributed(cfg)
@@ -67,15 +123,29 @@ def train(cfg, amp=False, auto_scale_lr=False, resume=None):
                               'in the config')
         cfg.auto_scale_lr.enable = True
     if resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        path, skipped = find_resumable(cfg.work_dir)
+        for line in skipped:
+            print(line, file=sys.stderr)
+        if path is None:
+            raise ConfigError(
+                f'--resume: no checkpoint that loads in {cfg.work_dir!r}'
+                f'{" (" + str(len(skipped)) + " skipped, see above)" if skipped else ""}; '
+                f'drop --resume to start from scratch, or pass --resume PATH')
+        cfg.resume, cfg.load_from = True, path
     elif resume is not None:
         if not osp.isfile(resume):
             raise ConfigError(f'--resume checkpoint {resume!r} does not exist')
+        why = _loads(resume)
+        if why is not None:
+            raise ConfigError(f'--resume checkpoint {resume!r} cannot be loaded ({why}); '
+                              f'pass another checkpoint, or --resume alone for the newest '
+                              f'one that loads')
         cfg.resume, cfg.load_from = True, resume
+    else:
+        check_work_dir(cfg)
     # Resuming/loading replaces the ImageNet weights anyway: a missing file only drops
     # that init there.
-    restoring = cfg.get('load_from') or (
-        cfg.get('resume') and osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')))
+    restoring = bool(cfg.get('load_from'))
     for note in check_pretrained(cfg, bool(restoring)):
         print(note, file=sys.stderr)
     _prepare(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')

@@ -3,6 +3,7 @@
 that name their fix (bad config, missing file, wrong checkpoint) end the command with one
 line, ``error: ...``, and exit status 1."""
 import functools
+import re
 
 from ..apis.config import ConfigError
 from ..apis.finegrained_layouts import DatasetLayoutError
@@ -21,6 +22,15 @@ def one_line_errors(main):
             return main(*args, **kwargs)
         except USER_ERRORS as exc:
             raise SystemExit(f'error: {exc}') from None
+        except AssertionError as exc:
+            # mmcv's LoadImageFromFile on an undecodable file (also when re-raised from
+            # a DataLoader worker, the original traceback in the message)
+            found = re.search(r'failed to load image: (\S+)', str(exc))
+            if found is None:
+                raise
+            raise SystemExit(f'error: cannot decode image {found.group(1)} (corrupt or not '
+                             f'an image): replace it, or remove it from the annotation '
+                             f'file') from None
 
     return wrapper
 
