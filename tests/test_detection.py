@@ -301,9 +301,10 @@ def _mmdet_apis_match_tools_test(cfg_path, ckpt, data, results_json, top=10):
     inferencer = DetInferencer(model=cfg_path, weights=ckpt, device='cpu')
     via_inferencer = inferencer(img, return_datasamples=True)['predictions'][0]
     via_apis = inference_detector(init_detector(cfg_path, ckpt, device='cpu'), img)
-    for sample in (via_inferencer, via_apis):
+    for api, sample in (('DetInferencer', via_inferencer), ('inference_detector', via_apis)):
         pred = sample.pred_instances
         assert len(pred.scores) >= top
+        worst_iou, worst_score = 1.0, 0.0
         for box, score, label in zip(*expected.values()):
             # each of tools/test.py's top detections is among the API's (near-equal
             # scores may swap places, so match rather than compare ranks)
@@ -311,3 +312,8 @@ def _mmdet_apis_match_tools_test(cfg_path, ckpt, data, results_json, top=10):
             assert same.any(), (box, score, label)
             ious = _iou_xyxy(pred.bboxes[same], box.expand(int(same.sum()), 4))
             assert ious.max() >= 0.99, (box, score, label, ious.max())
+            best = int(ious.argmax())
+            worst_iou = min(worst_iou, float(ious[best]))
+            worst_score = max(worst_score, float((pred.scores[same][best] - score).abs()))
+        print(f'{api} vs tools/test.py, top {top} detections of {image["file_name"]}: '
+              f'min IoU {worst_iou:.6f}, max |score diff| {worst_score:.2e}')

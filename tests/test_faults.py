@@ -44,12 +44,15 @@ def _die(*args):
 
 @HOOKS.register_module(force=True)
 class KillSwitch(Hook):
-    """SIGKILL this process: after iteration $KILL_AT_ITER, or while the checkpoint of
-    epoch $KILL_IN_SAVE is being written (inside the fsync of its file)."""
+    """SIGKILL this process: after iteration $KILL_AT_ITER (only rank $KILL_RANK, if
+    set), or while the checkpoint of epoch $KILL_IN_SAVE is being written (inside the
+    fsync of its file)."""
     priority = 'LOWEST'
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if os.environ.get('KILL_AT_ITER') == str(runner.iter + 1):
+        # under torchrun, only the process of rank $KILL_RANK (if set)
+        rank_ok = os.environ.get('KILL_RANK', os.environ.get('RANK')) == os.environ.get('RANK')
+        if os.environ.get('KILL_AT_ITER') == str(runner.iter + 1) and rank_ok:
             _die()
 
     def before_save_checkpoint(self, runner, checkpoint):
@@ -444,3 +447,24 @@ def test_corrupt_image_stops_in_one_line_naming_it(coco_copy):
     msg = _one_line_exit(argv)
     assert f"cannot decode image {data / 'train' / first['file_name']}" in msg, msg
     assert not list((data.parent / 'wd').rglob('*.pth'))
+
+
+def test_a_killed_worker_ends_the_whole_distributed_job(tiny_cfg, tmp_path):
+    """Rank 1 SIGKILLed after its first iteration: rank 0 would wait in the next gradient
+    all-reduce forever; torchrun's agent sees the dead worker, stops the other and exits
+    non-zero naming the failed rank, well within the bound."""
+    import time
+    work = str(tmp_path / 'dist')
+    cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), tiny_cfg, '2',
+           '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=2']
+    start = time.monotonic()
+    proc = subprocess.run(cmd, env=_env(tiny_cfg, PYTHON=PY, PORT=str(_free_port()),
+                                        OMP_NUM_THREADS='1', KILL_AT_ITER='1',
+                                        KILL_RANK='1'),
+                          capture_output=True, text=True, timeout=300)
+    elapsed = time.monotonic() - start
+    out = proc.stdout + proc.stderr
+    print(f'killed worker: exit status {proc.returncode} after {elapsed:.0f} s')
+    assert proc.returncode != 0, out[-3000:]
+    assert 'ChildFailedError' in out and 'Signal 9 (SIGKILL)' in out, out[-3000:]
+    assert not osp.isfile(osp.join(work, 'epoch_2.pth'))

@@ -201,6 +201,9 @@ def _mmpretrain_inferencer_matches_tools_test(cfg_path, ckpt, tmp_path):
         assert result['pred_label'] == int(record['pred_label'])
         np.testing.assert_allclose(result['pred_scores'], record['pred_score'].numpy(),
                                    rtol=1e-4, atol=1e-6)
+        print(f"ImageClassificationInferencer vs tools/test.py, {osp.basename(record['img_path'])}: "
+              f"label {result['pred_label']} both, max |score diff| "
+              f"{np.abs(result['pred_scores'] - record['pred_score'].numpy()).max():.2e}")
 
 
 # --------------------------------------------------------------------------
