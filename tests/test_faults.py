@@ -468,3 +468,38 @@ def test_a_killed_worker_ends_the_whole_distributed_job(tiny_cfg, tmp_path):
     assert proc.returncode != 0, out[-3000:]
     assert 'ChildFailedError' in out and 'Signal 9 (SIGKILL)' in out, out[-3000:]
     assert not osp.isfile(osp.join(work, 'epoch_2.pth'))
+
+
+@pytest.mark.parametrize('name,files', [
+    # Cityscapes: only *_labelTrainIds.png are labels (labelIds, with ids up to 33, sit
+    # next to them); ADE20K: reduce_zero_label, raw 0 = ignore and 1..150 the classes
+    ('sem_fpn/fpn_rexnet-1.0_4xb2-80k_cityscapes-512x1024.py',
+     {'a_gtFine_labelTrainIds.png': (0, 18, 255), 'a_gtFine_labelIds.png': (0, 33),
+      'b_gtFine_labelTrainIds.png': (19, )}),
+    ('deeplabv3plus/deeplabv3plus_rexnet-1.0-d8_4xb4-160k_ade20k-512x512.py',
+     {'a.png': (0, 1, 150, 255), 'b.png': (151, )}),
+])
+def test_label_check_follows_the_dataset_classes_defaults(name, files, tmp_path):
+    """The shipped Cityscapes and ADE20K configs leave the label suffix and
+    reduce_zero_label to mmseg's dataset classes: real label folders pass, and only the
+    file with a value out of range (b) is reported."""
+    import numpy as np
+    from mmengine.config import Config
+    from PIL import Image
+    from rexnet_mm.apis.checks import check_seg_labels
+    from rexnet_mm.apis.config import ConfigError
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'segmentation', name))
+    ds = cfg.train_dataloader.dataset
+    ds.data_root = str(tmp_path) + '/'
+    folder = tmp_path / ds.data_prefix.seg_map_path
+    folder.mkdir(parents=True)
+    for file, values in files.items():
+        labels = np.zeros((4, 4), np.uint8)
+        labels.flat[:len(values)] = values
+        Image.fromarray(labels).save(folder / file)
+    with pytest.raises(ConfigError) as exc:
+        check_seg_labels(cfg, ('train_dataloader', ))
+    bad = [f for f in files if f.startswith('b')][0]
+    assert bad in str(exc.value), exc.value
+    os.remove(folder / bad)
+    check_seg_labels(cfg, ('train_dataloader', ))  # the real layout passes

@@ -213,23 +213,41 @@ def check_seg_labels(cfg, loaders, sample=20):
         for key, ds, name, folder in _dataset_folders(dataset, f'{loader}.dataset'):
             if name != 'seg_map_path' or not osp.isdir(folder):
                 continue
-            suffix = ds.get('seg_map_suffix', '.png')
-            ignore = ds.get('ignore_index', 255)
-            shift = 1 if ds.get('reduce_zero_label') else 0
+            # the dataset class's own defaults where the config is silent (Cityscapes:
+            # '_gtFine_labelTrainIds.png'; ADE20K: reduce_zero_label=True)
+            suffix = _dataset_arg(ds, 'seg_map_suffix', '.png')
+            ignore = _dataset_arg(ds, 'ignore_index', 255)
+            # reduce_zero_label: 0 becomes the ignore index and 1..N the classes 0..N-1
+            shift = 1 if _dataset_arg(ds, 'reduce_zero_label', False) else 0
             files = sorted(os.path.join(r, f) for r, _, fs in os.walk(folder) for f in fs
                            if f.endswith(suffix))
             step = max(1, len(files) // sample)
             for path in files[::step][:sample]:
                 values = np.unique(np.asarray(Image.open(path)))
-                bad = [int(v) for v in values if v != ignore and not
-                       (shift <= v < num_classes + shift)]
+                bad = [int(v) for v in values if v != ignore and not (shift and v == 0)
+                       and not shift <= v < num_classes + shift]
                 if bad:
                     raise ConfigError(
-                        f'label map {path!r} ({key}) has values {bad[:8]} outside 0..'
-                        f'{num_classes - 1 + shift} (decode_head.num_classes={num_classes}'
-                        f'{", reduce_zero_label" if shift else ""}) and not the ignore index '
-                        f'{ignore}: convert the labels to train ids (e.g. mmseg\'s '
-                        f'tools/dataset_converters) or fix num_classes')
+                        f'label map {path!r} ({key}) has values {bad[:8]} outside '
+                        f'{shift}..{num_classes - 1 + shift} (decode_head.num_classes='
+                        f'{num_classes}{", reduce_zero_label" if shift else ""}) and not the '
+                        f'ignore index {ignore}: convert the labels to train ids (e.g. '
+                        f'mmseg\'s tools/dataset_converters) or fix num_classes')
+
+
+def _dataset_arg(ds, name, default):
+    """``ds[name]``, else the default of that argument in the dataset class's __init__."""
+    if name in ds:
+        return ds[name]
+    import inspect
+    try:
+        from mmseg.registry import DATASETS
+        cls = DATASETS.get(str(ds['type']).split('.')[-1])
+        param = inspect.signature(cls.__init__).parameters.get(name)
+    except Exception:  # noqa: BLE001 - no mmseg, or an unknown type: the generic default
+        return default
+    return default if param is None or param.default is inspect.Parameter.empty \
+        else param.default
 
 
 def _backbone_channels(cfg):
