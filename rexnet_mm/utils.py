@@ -1,4 +1,5 @@
 """Small helpers every layer may use (layer 0: imports nothing of rexnet_mm)."""
+import importlib
 import sys
 
 
@@ -24,3 +25,13 @@ def progress_bar(total, enabled=True):
     """A progress bar on stderr (mmengine's, as the toolboxes' tools draw it) for a
     command line, or a no-op (library calls and tests stay quiet)."""
     return _Bar(total) if enabled and total > 0 else _NoBar()
+
+
+def rebind(original, replacement, module_names):
+    """Replace ``original`` by ``replacement`` in every one of ``module_names`` that binds
+    it under its name (a toolbox re-exports a function in several modules; patching one
+    binding would leave the others calling the original)."""
+    for module_name in module_names:
+        module = importlib.import_module(module_name)
+        if getattr(module, original.__name__, None) is original:
+            setattr(module, original.__name__, replacement)

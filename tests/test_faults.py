@@ -335,7 +335,7 @@ def test_train_cli_errors_are_one_line(tiny_cfg, tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- bad data, bad configs
 
-def _one_line_exit(argv, monkeypatch=None):
+def _one_line_exit(argv):
     """tools/train.py's exit message for ``argv`` (it must stop before training)."""
     with pytest.raises(SystemExit) as exc:
         import_module('rexnet_mm.tools.train').main(argv)

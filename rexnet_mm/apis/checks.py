@@ -1,5 +1,6 @@
 """Pre-flight checks: what can be verified before a model or a dataset is built, so that
 a missing file stops a run in one line that says how to fix it."""
+import importlib
 import os
 import os.path as osp
 import sys
@@ -133,11 +134,19 @@ def _coco_datasets(dataset, key):
         yield key, dataset
 
 
+def _dataset_class(ds, toolbox):
+    """The class ``ds['type']`` names in ``toolbox``'s DATASETS registry, or None."""
+    try:
+        registry = importlib.import_module(f'{toolbox}.registry').DATASETS
+        return registry.get(str(ds['type']).split('.')[-1])
+    except (ImportError, KeyError):
+        return None
+
+
 def _config_classes(dataset):
     classes = (dataset.get('metainfo') or {}).get('classes')
     if classes is None:
-        from mmdet.registry import DATASETS
-        cls = DATASETS.get(str(dataset['type']).split('.')[-1])
+        cls = _dataset_class(dataset, 'mmdet')
         classes = getattr(cls, 'METAINFO', {}).get('classes')
     return tuple(classes) if classes is not None else None
 
@@ -240,12 +249,8 @@ def _dataset_arg(ds, name, default):
     if name in ds:
         return ds[name]
     import inspect
-    try:
-        from mmseg.registry import DATASETS
-        cls = DATASETS.get(str(ds['type']).split('.')[-1])
-        param = inspect.signature(cls.__init__).parameters.get(name)
-    except Exception:  # noqa: BLE001 - no mmseg, or an unknown type: the generic default
-        return default
+    cls = _dataset_class(ds, 'mmseg')
+    param = inspect.signature(cls.__init__).parameters.get(name) if cls else None
     return default if param is None or param.default is inspect.Parameter.empty \
         else param.default
 

@@ -4,6 +4,7 @@
 rexnet_mm's names (registered on ``import rexnet_mm``)."""
 import os.path as osp
 
+from ..utils import rebind
 from .config import config_dir
 
 #: metafiles of the configs that build mmpretrain models
@@ -72,8 +73,5 @@ def guard_get_model():
         return original(model, pretrained, *args, **kwargs)
 
     get_model._rexnet_mm_guard = True
-    for name in ('mmpretrain', 'mmpretrain.apis', 'mmpretrain.apis.model',
-                 'mmpretrain.apis.base'):
-        module = importlib.import_module(name)
-        if getattr(module, 'get_model', None) is original:
-            module.get_model = get_model
+    rebind(original, get_model, ('mmpretrain', 'mmpretrain.apis', 'mmpretrain.apis.model',
+                                 'mmpretrain.apis.base'))

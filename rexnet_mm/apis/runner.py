@@ -145,8 +145,7 @@ def train(cfg, amp=False, auto_scale_lr=False, resume=None):
         check_work_dir(cfg)
     # Resuming/loading replaces the ImageNet weights anyway: a missing file only drops
     # that init there.
-    restoring = bool(cfg.get('load_from'))
-    for note in check_pretrained(cfg, bool(restoring)):
+    for note in check_pretrained(cfg, restoring=bool(cfg.get('load_from'))):
         print(note, file=sys.stderr)
     _prepare(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg')
              else ('train_dataloader',))

@@ -14,12 +14,14 @@ toolboxes' ``init_*``/``inference_*`` functions that way (their own toolbox's sc
 restored after), so they can be mixed in any order; our own entry points
 (:mod:`rexnet_mm.apis.runner`, :mod:`rexnet_mm.apis.transfer`) use it too. Code that
 calls a toolbox's registries directly still depends on the current scope: wrap it in
-``with rexnet_mm.default_scope('mmdet'):`` (docs/development.md).
+``with rexnet_mm.default_scope('mmdet'):`` (docs/install.md, "Upstream fixes").
 """
 import contextlib
 import functools
 import importlib
 import itertools
+
+from ..utils import rebind
 
 _counter = itertools.count()
 
@@ -114,15 +116,11 @@ def isolate_toolbox_scopes():
                     wrapped += 1
     for module_name, name, scope_of, exporters in FUNCTIONS:
         try:
-            holders = [importlib.import_module(m) for m in (module_name, *exporters)]
+            original = getattr(importlib.import_module(module_name), name)
         except ImportError:
             continue
-        original = getattr(holders[0], name)
         if getattr(original, '_rexnet_mm_scoped', False):
             continue
-        replacement = _scoped(original, scope_of)
-        for holder in holders:
-            if getattr(holder, name, None) is original:
-                setattr(holder, name, replacement)
+        rebind(original, _scoped(original, scope_of), (module_name, *exporters))
         wrapped += 1
     return wrapped
