@@ -58,6 +58,20 @@ class KillSwitch(Hook):
     def before_save_checkpoint(self, runner, checkpoint):
         if os.environ.get('KILL_IN_SAVE') == str(runner.epoch + 1):
             os.fsync = _die
+
+
+@HOOKS.register_module(force=True)
+class EvalBN(Hook):
+    """With $EVAL_BN=1: every BN layer in eval mode while training (normalising with
+    its running statistics, not the batch's), so the computation of an image does not
+    depend on which other images share its process."""
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        from torch.nn.modules.batchnorm import _BatchNorm
+        if os.environ.get('EVAL_BN') == '1':
+            for m in runner.model.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
 '''
 
 
@@ -85,7 +99,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4),
     dict(type='CosineAnnealingLR', begin=0, T_max=3, end=3, by_epoch=True, eta_min=0)
 ]
-custom_hooks = [dict(type='NumClassCheckHook'), dict(type='KillSwitch')]
+custom_hooks = [dict(type='NumClassCheckHook'), dict(type='KillSwitch'), dict(type='EvalBN')]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1))
 '''
 
@@ -105,7 +119,7 @@ def tiny_cfg(tmp_path_factory):
 def _env(cfg, **extra):
     """Environment of a tool subprocess: the kill hook importable, nothing inherited
     that could kill it by accident."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith('KILL_')}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('KILL_', 'EVAL_BN'))}
     env['PYTHONPATH'] = os.pathsep.join(
         [osp.dirname(cfg), ROOT] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
     env.update(extra)
@@ -286,23 +300,81 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def test_torchrun_two_processes_gloo(tiny_cfg, tmp_path):
-    """tools/dist_train.sh (torchrun, 2 processes) trains on the CPU with gloo, and
-    tools/dist_test.sh tests the result."""
+#: What both runs of the equivalence test change in the tiny config: SGD (AdamW's first
+#: steps are sign(grad)-like and would turn float rounding of near-zero gradients into
+#: full-size steps), 2 epochs of 2 iterations (4 images: 1 per process or 2 in one; one
+#: image a process, as the images have 1-4 positive anchors each, makes every
+#: iteration's processes differ in positives, which is what the loss normalises by).
+EQUIVALENCE_OPTIONS = ['train_cfg.max_epochs=2', 'optim_wrapper.optimizer.type=SGD',
+                       'optim_wrapper.optimizer.lr=0.05', 'optim_wrapper.optimizer.momentum=0.9',
+                       'optim_wrapper.optimizer.weight_decay=0']
+#: Tolerance on the weights after training, per tensor: EQUIVALENCE_RTOL of the
+#: update's scale (max |final - initial|) plus EQUIVALENCE_ULPS float32 steps of the
+#: weights' scale. Both runs add the same per-image gradients; only the order of the
+#: float32 additions differs (gloo's all-reduce of 2 half-batch gradients vs one batch),
+#: which moves the update by a few eps = 1.2e-7 of its size; storing each step's weights
+#: in float32 then rounds either way, one ulp per step (2 steps; 4 allowed). Measured
+#: (largest fraction of this tolerance used) in the test's printout; a weighting of the
+#: images that differs, as mmdet's per-process SSD loss normalisation does, moves the
+#: updates by 10-100% and fails it.
+EQUIVALENCE_RTOL = 1e-3
+EQUIVALENCE_ULPS = 4
+EPS32 = torch.finfo(torch.float32).eps
+
+
+def test_torchrun_two_processes_equal_one_process(tiny_cfg, reference, tmp_path,
+                                                   monkeypatch):
+    """tools/dist_train.sh (torchrun, 2 gloo processes, 1 image each) ends with the
+    weights that one process with 2 images per iteration reaches, from the same start,
+    after 4 iterations; tools/dist_test.sh then tests the result.
+
+    Plain BN normalises over each process's own images (mmdet's BN in our detection
+    configs does too; SyncBN would share the statistics, but torch's SyncBatchNorm
+    runs on GPUs only): the comparison holds BN in eval mode, as norm_eval does for our
+    Faster/Mask R-CNN backbones, and checks everything else a distributed run changes:
+    the sampler's split, DDP's gradient averaging and the loss normalisation."""
+    # start both from the uninterrupted run's weights: trained BN statistics (random
+    # ones in eval mode leave the backbone's gradients at 1e-12 of their scale)
+    start = osp.join(reference, 'epoch_3.pth')
+    init = _load(start)['state_dict']
+    monkeypatch.syspath_prepend(osp.dirname(tiny_cfg))  # the hooks module
+    options = EQUIVALENCE_OPTIONS + [f'load_from={start}']
+
     work = str(tmp_path / 'dist')
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), tiny_cfg, '2',
-           '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=2']
+           '--work-dir', work, '--cfg-options', 'train_dataloader.batch_size=1', *options]
     proc = subprocess.run(cmd, env=_env(tiny_cfg, PYTHON=PY, PORT=str(_free_port()),
-                                        OMP_NUM_THREADS='1'),
+                                        OMP_NUM_THREADS='1', EVAL_BN='1'),
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     log = open(next(osp.join(r, f) for r, _, fs in os.walk(work) for f in fs
                     if f.endswith('.log'))).read()
     assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
     assert 'GPU number: 2' in log  # mmengine's name for the world size
-    # 4 images, 2 per process and iteration: 1 iteration per epoch (2 on one process)
-    assert 'Epoch(train) [2][1/1]' in log and '[1][2/2]' not in log
-    assert osp.isfile(osp.join(work, 'epoch_2.pth'))
+    # 4 images, 1 per process and iteration: 2 iterations per epoch
+    assert 'Epoch(train) [2][2/2]' in log and '[1][4/4]' not in log
+
+    single = str(tmp_path / 'single')
+    monkeypatch.setenv('EVAL_BN', '1')
+    import_module('rexnet_mm.tools.train').main(
+        [tiny_cfg, '--work-dir', single, '--cfg-options', 'train_dataloader.batch_size=2',
+         *options])
+    dist, one = (_load(osp.join(w, 'epoch_2.pth'))['state_dict'] for w in (work, single))
+    ratios, moved = {}, 0
+    for k, w in init.items():
+        if not w.is_floating_point() or 'running_' in k:
+            continue  # BN statistics: unchanged in eval mode
+        update = (one[k] - w).abs().max().item()
+        moved += update > 0
+        allowed = EQUIVALENCE_RTOL * update + EQUIVALENCE_ULPS * EPS32 * one[k].abs().max()
+        diff = (dist[k] - one[k]).abs().max().item()
+        ratios[k] = diff / allowed.item() if diff else 0.0  # all-zero tensors stay equal
+    worst = max(ratios, key=ratios.get)
+    print(f'2 processes x 1 image vs 1 x 2: {moved} of {len(ratios)} tensors updated; '
+          f'largest difference {ratios[worst]:.3f} of the tolerance ({worst})')
+    assert moved > len(ratios) // 2, 'the weights hardly moved: a weak comparison'
+    assert ratios[worst] <= 1, (worst, ratios[worst])
+
     # tools/dist_test.sh evaluates that checkpoint on the same 2 processes
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_test.sh'), tiny_cfg,
            osp.join(work, 'epoch_2.pth'), '2', '--work-dir', work]
@@ -503,3 +575,27 @@ def test_label_check_follows_the_dataset_classes_defaults(name, files, tmp_path)
     assert bad in str(exc.value), exc.value
     os.remove(folder / bad)
     check_seg_labels(cfg, ('train_dataloader', ))  # the real layout passes
+
+
+def test_sync_bn_under_cpu_torchrun_is_one_line_naming_the_options(monkeypatch):
+    """Our segmentation configs use SyncBN (mmseg's recipes), which torch synchronises
+    on GPUs only: a CPU torchrun job stops before training in one line whose options,
+    applied, leave no SyncBN (and the error goes)."""
+    import shlex
+
+    from rexnet_mm.apis.config import ConfigError, load_config
+    from rexnet_mm.apis.dist import setup_cpu_distributed, sync_bn_keys
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    name = osp.join(ROOT, 'configs', 'segmentation', 'deeplabv3plus',
+                    'deeplabv3plus_rexnet-1.0-d8_4xb4-160k_ade20k-512x512.py')
+    cfg = load_config(name, launcher='pytorch')
+    assert len(list(sync_bn_keys(cfg.model))) >= 3  # backbone, decode and auxiliary heads
+    with pytest.raises(ConfigError) as err:
+        setup_cpu_distributed(cfg)
+    message = str(err.value)
+    assert '\n' not in message and 'SyncBN' in message, message
+    options = shlex.split(message.split('--cfg-options ')[1].split(' (')[0])
+    cfg = load_config(name, dict(o.split('=', 1) for o in options), launcher='pytorch')
+    assert not list(sync_bn_keys(cfg.model))
+    monkeypatch.setattr(torch.distributed, 'is_initialized', lambda: True)
+    assert setup_cpu_distributed(cfg) is True  # no SyncBN left: goes on to gloo

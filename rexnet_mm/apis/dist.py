@@ -2,6 +2,36 @@
 from .config import ConfigError
 
 
+def sync_bn_keys(node, key='model'):
+    """The ``--cfg-options`` keys (``model.backbone.norm_cfg.type``) of every SyncBN
+    layer type in a model config."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == 'type' and v in ('SyncBN', 'MMSyncBN'):
+                yield f'{key}.type'
+            else:
+                yield from sync_bn_keys(v, f'{key}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from sync_bn_keys(v, f'{key}.{i}')
+
+
+def check_sync_bn_on_cpu(cfg):
+    """SyncBN under ``torchrun`` without a GPU: one line naming the options that make
+    it plain BN. torch's SyncBatchNorm synchronises CUDA/XPU tensors only and raises at
+    the first training step on the CPU; with BN each process normalises over its own
+    images (as mmdet's BN does on GPUs), with SyncBN over all processes' images."""
+    keys = list(dict.fromkeys(sync_bn_keys(cfg.model)))
+    if cfg.get('sync_bn'):
+        keys.append('sync_bn')  # mmengine's BN -> SyncBN conversion
+    if keys:
+        fix = ' '.join(f'{k}=BN' if k != 'sync_bn' else 'sync_bn=None' for k in keys)
+        raise ConfigError(
+            f'SyncBN synchronises GPU tensors only (torch), and this torchrun job has no '
+            f'GPU: train in one process, or add --cfg-options {fix} (each process then '
+            f'normalises over its own images)')
+
+
 def setup_cpu_distributed(cfg):
     """Let ``--launcher pytorch`` run without a GPU: gloo, and DDP without device_ids.
 
@@ -19,6 +49,7 @@ def setup_cpu_distributed(cfg):
     if cfg.launcher != 'pytorch':
         raise ConfigError(f'without a GPU only --launcher pytorch (torchrun) is supported, '
                           f'got {cfg.launcher!r}')
+    check_sync_bn_on_cpu(cfg)
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')

@@ -5,7 +5,8 @@ mends, so that a fixed upstream release is left alone. Never edit site-packages.
 
 * :mod:`.checkpoint_loading`: mmengine 0.10.7 + torch >= 2.6 cannot load the
   checkpoints its own Runner saved (``--resume``, ``load_from``).
-* :mod:`.ssd_head`: mmdet 3.3.0's ``SSDHead`` crashes at inference.
+* :mod:`.ssd_head`: mmdet 3.3.0's ``SSDHead`` crashes at inference, and under
+  ``torchrun`` normalises its loss by each process's own positives.
 * :mod:`.atomic_checkpoints`: mmengine writes checkpoints in place and prunes old ones
   before the new one is written: a ``kill -9`` can leave a truncated file or none.
 * :mod:`.default_scope`: mmengine's default scope is process-global, so one toolbox's
@@ -15,15 +16,16 @@ mends, so that a fixed upstream release is left alone. Never edit site-packages.
 from .atomic_checkpoints import atomic_write, make_checkpoints_atomic
 from .checkpoint_loading import allow_runner_checkpoints
 from .default_scope import default_scope, isolate_toolbox_scopes
-from .ssd_head import fix_ssd_head_inference
+from .ssd_head import fix_ssd_distributed_loss, fix_ssd_head_inference
 
 APPLIED = {
     'checkpoint_loading': allow_runner_checkpoints(),
     'ssd_head': fix_ssd_head_inference(),
+    'ssd_distributed_loss': fix_ssd_distributed_loss(),
     'default_scope': isolate_toolbox_scopes(),
     'atomic_checkpoints': make_checkpoints_atomic(),
 }
 
 __all__ = ['APPLIED', 'allow_runner_checkpoints', 'atomic_write', 'default_scope',
-           'make_checkpoints_atomic', 'fix_ssd_head_inference',
+           'make_checkpoints_atomic', 'fix_ssd_distributed_loss', 'fix_ssd_head_inference',
            'isolate_toolbox_scopes']
