@@ -42,8 +42,9 @@ setup(
     extras_require={
         'seg': ['mmsegmentation>=1.0,<1.3', 'ftfy', 'regex'],
         'cls': ['mmpretrain>=1.0,<1.3'],
+        'deploy': ['onnx', 'onnxruntime'],
         'tests': ['pytest', 'pytest-xdist', 'timm', 'mmsegmentation>=1.0,<1.3', 'ftfy', 'regex',
-                  'mmpretrain>=1.0,<1.3'],
+                  'mmpretrain>=1.0,<1.3', 'onnx', 'onnxruntime'],
     },
     cmdclass={'build_py': build_py_with_configs},
     entry_points={'console_scripts': [
@@ -52,6 +53,7 @@ setup(
         'rexnet-mm-convert=rexnet_mm.tools.convert_checkpoint:main',
         'rexnet-mm-coco-eval=rexnet_mm.tools.coco_eval:main',
         'rexnet-mm-transfer=rexnet_mm.tools.transfer:main',
+        'rexnet-mm-deploy=rexnet_mm.tools.deploy:main',
         'rexnet-mm-gen-coco=rexnet_mm.synthetic.shapes_coco:main',
         'rexnet-mm-gen-seg=rexnet_mm.synthetic.shapes_seg:main',
         'rexnet-mm-gen-finegrained=rexnet_mm.synthetic.finegrained:main',

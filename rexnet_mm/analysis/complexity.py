@@ -109,6 +109,9 @@ def build_random_model(cfg_path, out_indices=None):
     if out_indices is not None:
         cfg.model.backbone.out_indices = tuple(out_indices)
     plain_bn(cfg.model)
+    if cfg.get('data_preprocessor') and 'data_preprocessor' not in cfg.model:
+        # mmpretrain's Runner puts the top-level one into the model: do the same
+        cfg.model.data_preprocessor = cfg.data_preprocessor
     scope = cfg.get('default_scope') or (cfg_path.split('::')[0] if '::' in cfg_path
                                          else 'mmdet')
     with default_scope(scope):

@@ -1,0 +1,52 @@
+"""Export a classifier, segmentor or SSD/SSDLite detector to ONNX (BN folded) and check
+it under ONNX Runtime against the eager model.
+
+    python tools/deploy.py CONFIG CHECKPOINT --out model.onnx [--shape H W] [--dynamic]
+                           [--force] [--image PATH]
+
+The graph's input is ``image``: float32 N x 3 x H x W, BGR, 0-255 (what ``mmcv.imread``
+gives, resized); normalisation is inside. Parity is checked on ``--image`` (default: a
+generated shapes image) and, with ``--dynamic``, again on a batch of 2 at another size;
+the command fails (exit status 1) if it does not hold. docs/deploy.md has the outputs.
+"""
+import argparse
+
+from . import one_line_errors
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Export to ONNX (BN folded) and check parity under ONNX Runtime.')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', required=True, help='the .onnx file to write')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='input size (default: the test pipeline\'s fixed resize, '
+                             'else the crop size, else 224 / 320)')
+    parser.add_argument('--dynamic', action='store_true',
+                        help='dynamic batch and image size (not for SSD: anchors are '
+                             'constants of the shape)')
+    parser.add_argument('--force', action='store_true', help='overwrite --out')
+    parser.add_argument('--image', help='image for the parity check (default: a '
+                        'generated shapes image)')
+    return parser.parse_args(argv)
+
+
+@one_line_errors
+def main(argv=None):
+    from ..apis.deploy import deploy
+    args = parse_args(argv)
+    result = deploy(args.config, args.checkpoint, args.out, shape=args.shape,
+                    dynamic=args.dynamic, force=args.force, image=args.image)
+    h, w = result['shape']
+    print(f"wrote {result['out']}: {result['kind']} at {h}x{w}"
+          f"{', dynamic batch and size' if args.dynamic else ''}, "
+          f"{result['folded']} BN folded")
+    print(f"ONNX Runtime vs eager PyTorch: {result['parity']}")
+    if 'dynamic_parity' in result:
+        print(f"  and {result['dynamic_parity']}")
+    return result
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,9 @@
+#!/usr/bin/env python
+"""Export to ONNX (BN folded) and check parity under ONNX Runtime.
+
+The command line lives in the package: ``python -m rexnet_mm.tools.deploy --help``.
+"""
+from rexnet_mm.tools.deploy import main
+
+if __name__ == '__main__':
+    main()
