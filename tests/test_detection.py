@@ -271,6 +271,47 @@ def test_demo_config_learns_shapes(tmp_path):
     # the config tools/train.py saved next to its checkpoint, served by mmdet's own APIs
     _mmdet_apis_match_tools_test(osp.join(wd, 'ssdlite_rexnet_shapes.py'),
                                  osp.join(wd, 'epoch_60.pth'), data, prefix + '.bbox.json')
+    _deployed_models_keep_the_ap(demo, wd, opts, data, train_ann, stats['bbox'][1])
+
+
+#: INT8 floors: its AP@0.5 on the 16 training images at most 0.05 below float's, and at
+#: least 80% of float's confident detections on one image found again (same label, IoU
+#: >= 0.5). Static int8 quantization moves scores by a few hundredths (measured: AP@0.5
+#: 1.000 -> 0.997, the demo's own 200 validation images 0.902 -> 0.900, docs/deploy.md);
+#: a broken calibration or a wrong scale loses most detections.
+INT8_MAX_AP_DROP = 0.05
+INT8_MIN_FOUND = 0.8
+
+
+def _deployed_models_keep_the_ap(demo, wd, opts, data, train_ann, ap50):
+    """tools/test.py --fuse-bn gives the same AP; tools/deploy.py's ONNX model (parity
+    checked by the tool itself against mmdet's predict) scores the same AP@0.5 under ONNX
+    Runtime on every image, and its INT8 model, calibrated on the 16 training images,
+    still correlates with it."""
+    from rexnet_mm.apis.deploy import coco_eval_onnx
+    prefix = osp.join(wd, 'fused')
+    import_module('rexnet_mm.tools.test').main([demo, osp.join(wd, 'epoch_60.pth'), '--work-dir', wd,
+                            '--json-prefix', prefix, '--fuse-bn', '--cfg-options', *opts])
+    fused = import_module('rexnet_mm.tools.coco_eval').main([train_ann, '--bbox', prefix + '.bbox.json'])
+    assert abs(fused['bbox'][1] - ap50) <= 1e-3, (fused['bbox'][1], ap50)
+    onnx = osp.join(wd, 'demo.onnx')
+    with open(train_ann) as f:
+        first = json.load(f)['images'][0]['file_name']
+    result = import_module('rexnet_mm.tools.deploy').main(
+        [osp.join(wd, 'ssdlite_rexnet_shapes.py'), osp.join(wd, 'epoch_60.pth'), '--out', onnx,
+         '--image', osp.join(data, 'train', first), '--int8', osp.join(data, 'train'),
+         '--calib-images', '16'])
+    assert result['shape'] == (96, 96) and result['ok']
+    ap_fp32 = coco_eval_onnx(onnx, train_ann, osp.join(data, 'train'), (96, 96),
+                             osp.join(wd, 'onnx.bbox.json'))[1]
+    ap_int8 = coco_eval_onnx(result['int8']['out'], train_ann, osp.join(data, 'train'),
+                             (96, 96), osp.join(wd, 'int8.bbox.json'))[1]
+    print(f"deployed: AP@0.5 eager {ap50:.3f}, fused {fused['bbox'][1]:.3f}, ONNX Runtime "
+          f"{ap_fp32:.3f}, INT8 {ap_int8:.3f}; INT8 found "
+          f"{result['int8']['agreement']:.0%} of float's confident detections")
+    assert abs(ap_fp32 - ap50) <= 0.01, (ap_fp32, ap50)
+    assert ap_int8 >= ap_fp32 - INT8_MAX_AP_DROP
+    assert result['int8']['agreement'] >= INT8_MIN_FOUND
 
 
 def _iou_xyxy(a, b):

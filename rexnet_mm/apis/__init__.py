@@ -5,6 +5,7 @@ evaluation (:mod:`.evaluation`), fine-grained transfer (:mod:`.transfer`) and th
 ImageNet stand-in experiment (:mod:`.standin`)."""
 from .config import ConfigError, config_dir, load_config, toolbox_of
 from .evaluation import evaluate as coco_evaluate
+from .hooks import FuseBNHook  # noqa: F401 (registers the hook)
 from .runner import build_runner, test, train
 
 __all__ = ['ConfigError', 'build_runner', 'coco_evaluate', 'config_dir', 'load_config',

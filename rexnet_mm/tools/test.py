@@ -1,7 +1,7 @@
 """Test (and evaluate) a checkpoint with an mmdet, mmseg or mmpretrain config.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
-                         [--json-prefix PREFIX] [--show] [--show-dir DIR]
+                         [--json-prefix PREFIX] [--show] [--show-dir DIR] [--fuse-bn]
                          [--cfg-options KEY=VALUE ...] [--launcher ...] [--tta]
 
 Flags follow mmdet's tools/test.py; the toolbox is the config's ``default_scope``.
@@ -31,6 +31,9 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='save images with predictions drawn here')
     parser.add_argument('--wait-time', type=float, default=2,
                         help='seconds between shown images')
+    parser.add_argument('--fuse-bn', action='store_true',
+                        help='fold BatchNorm into the convs before testing (same '
+                             'predictions, faster)')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (needs tta_model and tta_pipeline '
                              'in the config)')
@@ -44,7 +47,7 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     return test(cfg, args.checkpoint, out=args.out, json_prefix=args.json_prefix,
                 show=args.show, show_dir=args.show_dir, wait_time=args.wait_time,
-                tta=args.tta)
+                tta=args.tta, fuse_bn=args.fuse_bn)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,216 @@
+"""CPU inference speed as ratios against peers measured in the same run
+(``tools/analysis/benchmark_speed.py``).
+
+Every row times its variants round-robin (one forward of each in turn, ``repeats``
+rounds, medians), so a change of machine load hits them alike: ours eager, timm's same
+architecture eager, ours BN-folded (:func:`rexnet_mm.models.fusion.fuse_bn`), ours under
+ONNX Runtime and INT8 (:mod:`rexnet_mm.apis.deploy`). Weights are random
+(:func:`~rexnet_mm.analysis.parity.randomize_`: the default inits can hit denormals).
+Achieved GFLOP/s count a multiply-add as 2 FLOPs, like the fp32 matmul peak measured
+first (``torch.mm`` of 2048 x 2048 matrices).
+"""
+import copy
+import os
+import os.path as osp
+import tempfile
+import time
+
+import torch
+
+from ..utils import progress_bar
+from .parity import REGNET_RANDOM, REGNET_ZOO, REXNET_PAPER, randomize_, timm_rexnet
+
+REXNET_WIDTHS = (0.9, 1.0, 1.3, 1.5, 2.0, 2.2, 3.0)
+REGNETS = ('regnetx_400mf', 'regnetx_3.2gf', 'regnety_400mf', 'regnety_1.6gf')
+
+
+def median_times(fns, repeats, bar=None):
+    """Median seconds of each callable in ``fns``, called round-robin after one warm-up
+    call each."""
+    times = [[] for _ in fns]
+    with torch.no_grad():
+        for fn in fns:
+            fn()
+        for _ in range(repeats):
+            for i, fn in enumerate(fns):
+                t0 = time.perf_counter()
+                fn()
+                times[i].append(time.perf_counter() - t0)
+            if bar is not None:
+                bar.update()
+    return [sorted(t)[len(t) // 2] for t in times]
+
+
+def matmul_peak(threads, n=2048, repeats=10):
+    """Measured fp32 GFLOP/s of ``torch.mm`` (2 n^3 FLOPs)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    t = median_times([lambda: torch.mm(a, b)], repeats)[0]
+    return 2 * n ** 3 / t / 1e9
+
+
+def _session(path, threads):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+
+
+def _onnx_pair(wrapper, x, calib, tmp, name, threads):
+    """ONNX Runtime sessions of ``wrapper`` in float and INT8 (None where quantization
+    fails: its reason is returned instead)."""
+    from ..apis.deploy import export_onnx, quantize_int8
+    fp32 = osp.join(tmp, f'{name}.onnx')
+    export_onnx(wrapper, x[:1], fp32, dynamic=True)
+    try:
+        quantize_int8(fp32, osp.join(tmp, f'{name}.int8.onnx'), calib)
+        int8 = _session(osp.join(tmp, f'{name}.int8.onnx'), threads)
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        int8 = str(exc)
+    return _session(fp32, threads), int8
+
+
+def _calibration(size, n=8):
+    from ..synthetic.shapes_coco import render_image
+    import numpy as np
+    images = []
+    for i in range(n):
+        img, _ = render_image(np.random.default_rng(i), size=size)
+        images.append(torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float())
+    return images
+
+
+def classifier_rows(batches, size, repeats, threads, quick=False):
+    """One row per (network, batch): ms of ours eager / timm / fused / ORT / INT8."""
+    from ..apis.deploy import ClassifierExport
+    from ..models.classifiers import build_regnet_classifier, build_rexnet_classifier
+    from ..models.normalization import cls_preprocessor
+    nets, scale = [], (size / 224) ** 2  # published multiply-adds are at 224x224
+    for w in (REXNET_WIDTHS[1:2] if quick else REXNET_WIDTHS):
+        nets.append((f'ReXNet-{w}', 'rexnet', lambda w=w: build_rexnet_classifier(w),
+                     lambda w=w: timm_rexnet(w), 2 * REXNET_PAPER[('v1', w)][1] * scale, {}))
+    for arch in (REGNETS[2:3] if quick else REGNETS):
+        import timm
+        nets.append((arch.replace('regnet', 'RegNet').replace('_', '-').upper()
+                     .replace('REGNET', 'RegNet'), 'regnet',
+                     lambda a=arch: build_regnet_classifier(a),
+                     lambda a=arch: timm.create_model(REGNET_ZOO[a][0], pretrained=False),
+                     2 * REGNET_ZOO[arch][3] * 1e9 * scale, REGNET_RANDOM))
+    calib = _calibration(size)
+    rows = []
+    bar = progress_bar(len(nets) * (len(batches) * repeats))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, family, ours_fn, timm_fn, flops, rand in nets:
+            ours = randomize_(ours_fn(), seed=0, **rand).eval()
+            ref = randomize_(timm_fn(), seed=0, **rand).eval()
+            fused = copy.deepcopy(ours)
+            from ..models.fusion import fuse_bn
+            fuse_bn(fused)
+            from mmpretrain.models import ClsDataPreprocessor
+            ours.data_preprocessor = ClsDataPreprocessor(
+                **{k: v for k, v in cls_preprocessor(family).items() if k != 'type'})
+            wrapper = ClassifierExport(ours).eval()
+            wrapper.model = fused
+            x1 = torch.rand(1, 3, size, size) * 255
+            ort_fp32, ort_int8 = _onnx_pair(wrapper, x1, calib, tmp, name, threads)
+            for batch in batches:
+                x = torch.randn(batch, 3, size, size)
+                image = (torch.rand(batch, 3, size, size) * 255).numpy()
+                fns = [lambda: ours(x, mode='tensor'), lambda: ref(x),
+                       lambda: fused(x, mode='tensor'),
+                       lambda: ort_fp32.run(None, {'image': image})]
+                if not isinstance(ort_int8, str):
+                    fns.append(lambda: ort_int8.run(None, {'image': image}))
+                t = median_times(fns, repeats, bar)
+                rows.append(dict(name=name, batch=batch, ours=t[0], timm=t[1], fused=t[2],
+                                 ort=t[3], int8=t[4] if len(t) > 4 else None,
+                                 flops=flops * batch))
+    return rows
+
+
+def detector_rows(size, repeats, threads, quick=False):
+    """SSDLite-ReXNet-1.0 and mmdet's SSDLite-MobileNetV2 end to end (predict: NMS
+    included) eager / fused / ORT, and a Faster R-CNN (ReXNet-1.0 FPN) eager / fused."""
+    from mmdet.structures import DetDataSample
+
+    from ..apis.deploy import SSDExport
+    from ..fixes import default_scope
+    from ..models.fusion import fuse_bn
+    from .complexity import build_random_model, config_complexity
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    configs = [('SSDLite-ReXNet-1.0', osp.join(root, 'configs', 'ssdlite_rexnet.py')),
+               ('SSDLite-MobileNetV2 (mmdet)',
+                'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py')]
+    if not quick:
+        configs.append(('Faster R-CNN ReXNet-1.0 FPN', osp.join(
+            root, 'configs', 'detection', 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py')))
+    rows = []
+    bar = progress_bar(len(configs) * repeats)
+    sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                         pad_shape=(size, size), scale_factor=(1., 1.)))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, cfg in configs:
+            model, _, scope = build_random_model(cfg)
+            randomize_(model, seed=0, bn_scale=0.5, shift=0.1)
+            model.eval()
+            fused = fuse_bn(copy.deepcopy(model))[0]
+            flops = 2 * config_complexity(cfg, shape=(size, size))['flops']
+            x = torch.randn(1, 3, size, size)
+            image = (torch.rand(1, 3, size, size) * 255)
+            fns = [lambda m=model: m.predict(x, [sample], rescale=False),
+                   lambda m=fused: m.predict(x, [sample], rescale=False)]
+            if 'SSD' in name:
+                from ..apis.deploy import export_onnx
+                path = osp.join(tmp, 'det.onnx')
+                with default_scope('mmdet'):
+                    export_onnx(SSDExport(fused).eval(), image, path)
+                session = _session(path, threads)
+                fns.append(lambda s=session: s.run(None, {'image': image.numpy()}))
+            with default_scope(scope):
+                t = median_times(fns, repeats, bar)
+            rows.append(dict(name=name, batch=1, ours=t[0], fused=t[1],
+                             ort=t[2] if len(t) > 2 else None, flops=flops))
+    return rows
+
+
+def run(batches=(1, 8), size=224, det_size=320, repeats=10, threads=2, quick=False):
+    """Everything the command prints, as rows (see :func:`format_tables`)."""
+    torch.set_num_threads(threads)
+    os.environ.setdefault('OMP_NUM_THREADS', str(threads))
+    peak = matmul_peak(threads)
+    return dict(peak=peak, threads=threads, size=size, det_size=det_size,
+                repeats=repeats, cls=classifier_rows(batches, size, repeats, threads, quick),
+                det=detector_rows(det_size, repeats, threads, quick))
+
+
+def format_tables(res):
+    """Markdown tables: ms and ratios (lower is faster)."""
+    def ms(t):
+        return '-' if t is None else f'{1000 * t:.1f}'
+
+    def ratio(a, b):
+        return '-' if a is None or b is None else f'{a / b:.2f}'
+
+    lines = [f"{res['threads']} threads, median of {res['repeats']} round-robin repeats; "
+             f"fp32 matmul peak {res['peak']:.0f} GFLOP/s (torch.mm 2048^2)", '',
+             f"Backbones as ImageNet classifiers, {res['size']}x{res['size']}:", '',
+             '| network | batch | ours ms | timm / ours | ours / timm | fused / ours | '
+             'ORT / ours | INT8 / ours | ours GFLOP/s (% of peak) |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for r in res['cls']:
+        gflops = r['flops'] / r['ours'] / 1e9
+        lines.append(f"| {r['name']} | {r['batch']} | {ms(r['ours'])} | "
+                     f"{ratio(r['timm'], r['ours'])} | {ratio(r['ours'], r['timm'])} | "
+                     f"{ratio(r['fused'], r['ours'])} | {ratio(r['ort'], r['ours'])} | "
+                     f"{ratio(r['int8'], r['ours'])} | {gflops:.1f} "
+                     f"({100 * gflops / res['peak']:.0f}%) |")
+    lines += ['', f"Detectors end to end (NMS included), batch 1, "
+              f"{res['det_size']}x{res['det_size']}:", '',
+              '| detector | GFLOPs | eager ms | fused ms | ORT ms | eager / SSDLite-MobileNetV2 '
+              '| GFLOP/s eager |', '|---|---|---|---|---|---|---|']
+    base = next((r['ours'] for r in res['det'] if 'MobileNetV2' in r['name']), None)
+    for r in res['det']:
+        lines.append(f"| {r['name']} | {r['flops'] / 2e9:.2f} (MACs) | {ms(r['ours'])} | "
+                     f"{ms(r['fused'])} | {ms(r['ort'])} | {ratio(r['ours'], base)} | "
+                     f"{r['flops'] / r['ours'] / 1e9:.1f} |")
+    return '\n'.join(lines)
