@@ -61,23 +61,24 @@ class _Normalize(nn.Module):
         return (image - self.mean) / self.std
 
 
-class ClassifierExport(nn.Module):
-    outputs = ('scores', )
+class _Export(nn.Module):
+    """A model with its normalisation in front; ``outputs`` names what forward returns."""
+    outputs = ()
 
     def __init__(self, model):
         super().__init__()
         self.pre, self.model = _Normalize(model.data_preprocessor), model
+
+
+class ClassifierExport(_Export):
+    outputs = ('scores', )
 
     def forward(self, image):
         return self.model.head(self.model.extract_feat(self.pre(image))).softmax(-1)
 
 
-class SegmentorExport(nn.Module):
+class SegmentorExport(_Export):
     outputs = ('labels', )
-
-    def __init__(self, model):
-        super().__init__()
-        self.pre, self.model = _Normalize(model.data_preprocessor), model
 
     def forward(self, image):
         logits = self.model._forward(self.pre(image))
@@ -110,12 +111,11 @@ class _NMS(torch.autograd.Function):
                     const(iou_thr, torch.float32), const(score_thr, torch.float32))
 
 
-class SSDExport(nn.Module):
+class SSDExport(_Export):
     outputs = ('boxes', 'scores', 'labels')
 
     def __init__(self, model):
-        super().__init__()
-        self.pre, self.model = _Normalize(model.data_preprocessor), model
+        super().__init__(model)
         cfg = model.bbox_head.test_cfg
         nms = cfg.get('nms', {})
         if nms.get('type', 'nms') != 'nms':
