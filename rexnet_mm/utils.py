@@ -35,3 +35,15 @@ def rebind(original, replacement, module_names):
         module = importlib.import_module(module_name)
         if getattr(module, original.__name__, None) is original:
             setattr(module, original.__name__, replacement)
+
+
+def config_dicts(node, key=''):
+    """``(dotted key, dict)`` for every dict in a nested config of dicts and lists (list
+    items as ``key.0``, the form ``--cfg-options`` takes), ``node`` itself included."""
+    if isinstance(node, dict):
+        yield key, node
+        for k, v in node.items():
+            yield from config_dicts(v, f'{key}.{k}' if key else str(k))
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from config_dicts(v, f'{key}.{i}' if key else str(i))

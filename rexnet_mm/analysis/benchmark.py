@@ -10,7 +10,6 @@ Achieved GFLOP/s count a multiply-add as 2 FLOPs, like the fp32 matmul peak meas
 first (``torch.mm`` of 2048 x 2048 matrices).
 """
 import copy
-import os
 import os.path as osp
 import tempfile
 import time
@@ -48,54 +47,46 @@ def matmul_peak(threads, n=2048, repeats=10):
     return 2 * n ** 3 / t / 1e9
 
 
-def _session(path, threads):
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # ONNX Runtime's threads spin-wait after a run by default, taking the cores from the
-    # variant timed next (measured: eager PyTorch at batch 1 looked 1.2-1.8x slower)
-    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-
-
 def _onnx_pair(wrapper, x, calib, tmp, name, threads):
-    """ONNX Runtime sessions of ``wrapper`` in float and INT8 (None where quantization
-    fails: its reason is returned instead)."""
-    from ..apis.deploy import export_onnx, quantize_int8
+    """ONNX Runtime sessions of ``wrapper`` in float and INT8 (where quantization fails,
+    its reason instead of the INT8 session)."""
+    from ..apis.deploy import export_onnx, ort_session, quantize_int8
     fp32 = osp.join(tmp, f'{name}.onnx')
     export_onnx(wrapper, x[:1], fp32, dynamic=True)
     try:
         quantize_int8(fp32, osp.join(tmp, f'{name}.int8.onnx'), calib)
-        int8 = _session(osp.join(tmp, f'{name}.int8.onnx'), threads)
+        int8 = ort_session(osp.join(tmp, f'{name}.int8.onnx'), threads)
     except Exception as exc:  # noqa: BLE001 - reported in the table
         int8 = str(exc)
-    return _session(fp32, threads), int8
+    return ort_session(fp32, threads), int8
 
 
 def _calibration(size, n=8):
-    from ..synthetic.shapes_coco import render_image
+    """``n`` generated shapes images as the graph's input."""
     import numpy as np
-    images = []
-    for i in range(n):
-        img, _ = render_image(np.random.default_rng(i), size=size)
-        images.append(torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float())
-    return images
+
+    from ..apis.deploy import as_input
+    from ..synthetic.shapes_coco import render_image
+    return [as_input(render_image(np.random.default_rng(i), size=size)[0], (size, size))
+            for i in range(n)]
 
 
 def classifier_rows(batches, size, repeats, threads, quick=False):
     """One row per (network, batch): ms of ours eager / timm / fused / ORT / INT8."""
+    import timm
+    from mmpretrain.models import ClsDataPreprocessor
+
     from ..apis.deploy import ClassifierExport
     from ..models.classifiers import build_regnet_classifier, build_rexnet_classifier
+    from ..models.fusion import fuse_bn
     from ..models.normalization import cls_preprocessor
     nets, scale = [], (size / 224) ** 2  # published multiply-adds are at 224x224
     for w in (REXNET_WIDTHS[1:2] if quick else REXNET_WIDTHS):
         nets.append((f'ReXNet-{w}', 'rexnet', lambda w=w: build_rexnet_classifier(w),
                      lambda w=w: timm_rexnet(w), 2 * REXNET_PAPER[('v1', w)][1] * scale, {}))
     for arch in (REGNETS[2:3] if quick else REGNETS):
-        import timm
-        nets.append((arch.replace('regnet', 'RegNet').replace('_', '-').upper()
-                     .replace('REGNET', 'RegNet'), 'regnet',
+        # 'regnetx_400mf' -> 'RegNetX-400MF'
+        nets.append(('RegNet' + arch[len('regnet'):].replace('_', '-').upper(), 'regnet',
                      lambda a=arch: build_regnet_classifier(a),
                      lambda a=arch: timm.create_model(REGNET_ZOO[a][0], pretrained=False),
                      2 * REGNET_ZOO[arch][3] * 1e9 * scale, REGNET_RANDOM))
@@ -106,16 +97,13 @@ def classifier_rows(batches, size, repeats, threads, quick=False):
         for name, family, ours_fn, timm_fn, flops, rand in nets:
             ours = randomize_(ours_fn(), seed=0, **rand).eval()
             ref = randomize_(timm_fn(), seed=0, **rand).eval()
-            fused = copy.deepcopy(ours)
-            from ..models.fusion import fuse_bn
-            fuse_bn(fused)
-            from mmpretrain.models import ClsDataPreprocessor
+            # the family's input normalisation, which the exported graph starts with
             ours.data_preprocessor = ClsDataPreprocessor(
                 **{k: v for k, v in cls_preprocessor(family).items() if k != 'type'})
-            wrapper = ClassifierExport(ours).eval()
-            wrapper.model = fused
+            fused = fuse_bn(copy.deepcopy(ours))[0]
             x1 = torch.rand(1, 3, size, size) * 255
-            ort_fp32, ort_int8 = _onnx_pair(wrapper, x1, calib, tmp, name, threads)
+            ort_fp32, ort_int8 = _onnx_pair(ClassifierExport(fused).eval(), x1, calib, tmp,
+                                            name, threads)
             for batch in batches:
                 x = torch.randn(batch, 3, size, size)
                 image = (torch.rand(batch, 3, size, size) * 255).numpy()
@@ -136,7 +124,7 @@ def detector_rows(size, repeats, threads, quick=False):
     included) eager / fused / ORT, and a Faster R-CNN (ReXNet-1.0 FPN) eager / fused."""
     from mmdet.structures import DetDataSample
 
-    from ..apis.deploy import SSDExport
+    from ..apis.deploy import SSDExport, export_onnx, ort_session
     from ..fixes import default_scope
     from ..models.fusion import fuse_bn
     from .complexity import build_random_model, config_complexity
@@ -163,11 +151,10 @@ def detector_rows(size, repeats, threads, quick=False):
             fns = [lambda m=model: m.predict(x, [sample], rescale=False),
                    lambda m=fused: m.predict(x, [sample], rescale=False)]
             if 'SSD' in name:
-                from ..apis.deploy import export_onnx
                 path = osp.join(tmp, 'det.onnx')
                 with default_scope('mmdet'):
                     export_onnx(SSDExport(fused).eval(), image, path)
-                session = _session(path, threads)
+                session = ort_session(path, threads)
                 fns.append(lambda s=session: s.run(None, {'image': image.numpy()}))
             with default_scope(scope):
                 t = median_times(fns, repeats, bar)
@@ -179,7 +166,6 @@ def detector_rows(size, repeats, threads, quick=False):
 def run(batches=(1, 8), size=224, det_size=320, repeats=10, threads=2, quick=False):
     """Everything the command prints, as rows (see :func:`format_tables`)."""
     torch.set_num_threads(threads)
-    os.environ.setdefault('OMP_NUM_THREADS', str(threads))
     peak = matmul_peak(threads)
     return dict(peak=peak, threads=threads, size=size, det_size=det_size,
                 repeats=repeats, cls=classifier_rows(batches, size, repeats, threads, quick),

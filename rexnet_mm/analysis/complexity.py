@@ -80,15 +80,10 @@ def load_any_config(cfg_path):
 
 def plain_bn(node):
     """SyncBN -> BN in a model config (SyncBN cannot run outside a process group)."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == 'type' and v == 'SyncBN':
-                node[k] = 'BN'
-            else:
-                plain_bn(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            plain_bn(v)
+    from ..utils import config_dicts
+    for _, d in config_dicts(node):
+        if d.get('type') == 'SyncBN':
+            d['type'] = 'BN'
 
 
 def build_random_model(cfg_path, out_indices=None):

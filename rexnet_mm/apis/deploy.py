@@ -213,36 +213,35 @@ def load_model(config, checkpoint):
 
 
 def default_shape(cfg, kind):
-    """(H, W): a fixed-size Resize of the test pipeline, else the crop size
-    (segmentors), else 224 (classifiers) / 320 (SSD)."""
-    pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline') or \
-        cfg.get('test_pipeline') or []
-    for step in pipeline:
-        if step.get('type') == 'Resize' and not step.get('keep_ratio', False):
-            scale = step['scale']
-            w, h = (scale, scale) if isinstance(scale, int) else scale
-            return int(h), int(w)
-    if kind == 'segmentor' and cfg.get('crop_size'):
-        return tuple(int(v) for v in cfg.crop_size)
-    return (224, 224) if kind == 'classifier' else (320, 320)
+    """(H, W): 224 x 224 for classifiers, else the size the config tests at (the one
+    tools/analysis/get_flops.py uses: mmseg's crop size, the test pipeline's resize)."""
+    from ..analysis.complexity import default_shape as test_shape
+    return (224, 224) if kind == 'classifier' else tuple(int(v) for v in test_shape(cfg))
+
+
+def as_input(img, shape):
+    """The graph's input for an ``H x W x 3`` uint8 BGR array: ``1 x 3 x H x W`` float,
+    resized to ``shape`` (H, W)."""
+    import mmcv
+    import numpy as np
+    img = mmcv.imresize(img, (shape[1], shape[0]))
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
 
 
 def read_image(path, shape):
-    """``1 x 3 x H x W`` float BGR 0-255 of ``path`` resized to ``shape`` (H, W); a
-    generated shapes image (rexnet_mm.synthetic) when ``path`` is None."""
+    """:func:`as_input` of ``path``, or of a generated shapes image
+    (rexnet_mm.synthetic) when ``path`` is None."""
     import mmcv
     import numpy as np
     if path is None:
         from ..synthetic.shapes_coco import render_image
-        img, _ = render_image(np.random.default_rng(0), size=max(shape))
-    else:
-        if not osp.isfile(path):
-            raise ConfigError(f'image {path!r} does not exist')
-        img = mmcv.imread(path)
-        if img is None:
-            raise ConfigError(f'cannot decode image {path!r}')
-    img = mmcv.imresize(img, (shape[1], shape[0]))
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
+        return as_input(render_image(np.random.default_rng(0), size=max(shape))[0], shape)
+    if not osp.isfile(path):
+        raise ConfigError(f'image {path!r} does not exist')
+    img = mmcv.imread(path)
+    if img is None:
+        raise ConfigError(f'cannot decode image {path!r}')
+    return as_input(img, shape)
 
 
 @contextlib.contextmanager
@@ -273,35 +272,40 @@ def _traceable_upsample():
 
 def export_onnx(wrapper, image, out, dynamic=False):
     """Trace ``wrapper`` on ``image`` into ``out`` (written whole or not at all)."""
-    tmp = f'{out}.tmp-{os.getpid()}'
+    from ..fixes import atomic_path
     axes = None
     if dynamic:
         axes = {'image': {0: 'batch', 2: 'height', 3: 'width'}}
         axes.update({name: {0: 'batch'} for name in wrapper.outputs})
         if 'labels' in wrapper.outputs and isinstance(wrapper, SegmentorExport):
             axes['labels'] = {0: 'batch', 1: 'height', 2: 'width'}
-    try:
-        with torch.no_grad(), warnings.catch_warnings(), _traceable_upsample():
-            warnings.simplefilter('ignore')
-            torch.onnx.export(wrapper, (image, ), tmp, input_names=['image'],
-                              output_names=list(wrapper.outputs), dynamic_axes=axes,
-                              opset_version=OPSET, dynamo=False)
-        os.replace(tmp, out)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(out) as tmp, torch.no_grad(), warnings.catch_warnings(), \
+            _traceable_upsample():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(wrapper, (image, ), tmp, input_names=['image'],
+                          output_names=list(wrapper.outputs), dynamic_axes=axes,
+                          opset_version=OPSET, dynamo=False)
+
+
+def ort_session(path, threads=None):
+    """An ONNX Runtime session of ``path`` on the CPU execution provider; with
+    ``threads``, that many intra-op threads which sleep between runs."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        # ONNX Runtime's threads spin-wait after a run by default, taking the cores from
+        # whatever runs next (a benchmark's next variant: eager PyTorch at batch 1 looked
+        # 1.2-1.8x slower)
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
 
 
 def run_onnx(path, image):
     """ONNX Runtime (CPU execution provider) outputs of ``path`` on ``image``."""
-    import onnxruntime as ort
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-    return [torch.from_numpy(o) for o in session.run(None, {'image': image.numpy()})]
-
-
-def _box_iou(a, b):
-    from torchvision.ops import box_iou
-    return box_iou(a, b).diagonal()
+    outputs = ort_session(path).run(None, {'image': image.numpy()})
+    return [torch.from_numpy(o) for o in outputs]
 
 
 def compare(kind, reference, outputs):
@@ -322,7 +326,8 @@ def compare(kind, reference, outputs):
         return False, f'{len(outputs[1])} detections, eager {len(scores)}'
     if k == 0:
         return True, 'no detection above the score threshold (eager: none either)'
-    iou = _box_iou(outputs[0][:k], boxes[:k]).min().item()
+    from torchvision.ops import box_iou
+    iou = box_iou(outputs[0][:k], boxes[:k]).diagonal().min().item()
     dscore = (outputs[1][:k] - scores[:k]).abs().max().item()
     same = bool((outputs[2][:k] == labels[:k]).all())
     ok = iou >= BOX_IOU and dscore <= DET_SCORE_ATOL and same
@@ -376,17 +381,15 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
     shape = tuple(shape) if shape else default_shape(cfg, kind)
     x = read_image(image, shape)
     reference = eager_reference(model, kind, scope, x)
-    deployed, folded = model, []
+    deployed, folded = model, 0
     if fuse:
         import copy
-        folded = batchnorms(model)
         deployed, left = fuse_bn(copy.deepcopy(model))
-        folded = [n for n in folded if n not in left]
-    wrapper = EXPORTS[kind](deployed).eval()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    export_onnx(wrapper, x, out, dynamic=dynamic)
-    ok, text = compare(kind, reference, run_onnx(out, x))
-    result = dict(kind=kind, shape=shape, folded=len(folded), out=out, parity=text, ok=ok)
+        folded = len(batchnorms(model)) - len(left)
+    export_onnx(EXPORTS[kind](deployed).eval(), x, out, dynamic=dynamic)
+    outputs = run_onnx(out, x)
+    ok, text = compare(kind, reference, outputs)
+    result = dict(kind=kind, shape=shape, folded=folded, out=out, parity=text, ok=ok)
     if dynamic and ok:
         other = read_image(image, (shape[0] + 32, shape[1] + 32)).repeat(2, 1, 1, 1)
         ok, text = compare(kind, eager_reference(model, kind, scope, other),
@@ -401,7 +404,7 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
         quantized = int8_path(out)
         nodes = quantize_int8(out, quantized, images)
         result['int8'] = dict(out=quantized, images=len(images), quantized=nodes,
-                              agreement=int8_agreement(kind, run_onnx(out, x),
+                              agreement=int8_agreement(kind, outputs,
                                                        run_onnx(quantized, x)))
     return result
 
@@ -438,22 +441,18 @@ def quantize_int8(fp32, out, images):
             x = next(self.images, None)
             return None if x is None else {'image': x.numpy()}
 
-    tmp = f'{out}.tmp-{os.getpid()}'
+    from ..fixes import atomic_path
     try:
-        with warnings.catch_warnings():
+        with atomic_path(out) as tmp, warnings.catch_warnings():
             warnings.simplefilter('ignore')
             quantize_static(fp32, tmp, Reader(), quant_format=QuantFormat.QDQ,
                             per_channel=True, weight_type=QuantType.QInt8,
                             activation_type=QuantType.QUInt8,
                             op_types_to_quantize=list(INT8_OPS))
-        os.replace(tmp, out)
     except Exception as exc:  # ORT's own messages; the fp32 model is kept
         raise ConfigError(f'INT8 quantization of {fp32} failed ({type(exc).__name__}: '
                           f'{str(exc).splitlines()[0][:160] if str(exc) else ""}); the '
                           f'float model is unchanged') from None
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
     import onnx
     return sum(n.op_type == 'QuantizeLinear' for n in onnx.load(out).graph.node)
 
@@ -492,18 +491,17 @@ def coco_eval_onnx(path, ann_file, img_dir, shape, out_json):
     import json
 
     import mmcv
-    import onnxruntime as ort
 
     from .evaluation import evaluate
     with open(ann_file) as f:
         coco = json.load(f)
     cat_ids = sorted(c['id'] for c in coco['categories'])
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    session = ort_session(path)
     results = []
     for info in coco['images']:
-        file = osp.join(img_dir, info['file_name'])
-        h0, w0 = mmcv.imread(file).shape[:2]
-        boxes, scores, labels = session.run(None, {'image': read_image(file, shape).numpy()})
+        img = mmcv.imread(osp.join(img_dir, info['file_name']))
+        h0, w0 = img.shape[:2]
+        boxes, scores, labels = session.run(None, {'image': as_input(img, shape).numpy()})
         sx, sy = w0 / shape[1], h0 / shape[0]
         for (x1, y1, x2, y2), s, c in zip(boxes, scores, labels):
             results.append(dict(image_id=info['id'], category_id=cat_ids[int(c)],

@@ -5,15 +5,10 @@ from .config import ConfigError
 def sync_bn_keys(node, key='model'):
     """The ``--cfg-options`` keys (``model.backbone.norm_cfg.type``) of every SyncBN
     layer type in a model config."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == 'type' and v in ('SyncBN', 'MMSyncBN'):
-                yield f'{key}.type'
-            else:
-                yield from sync_bn_keys(v, f'{key}.{k}')
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from sync_bn_keys(v, f'{key}.{i}')
+    from ..utils import config_dicts
+    for path, d in config_dicts(node, key):
+        if d.get('type') in ('SyncBN', 'MMSyncBN'):
+            yield f'{path}.type'
 
 
 def check_sync_bn_on_cpu(cfg):

@@ -13,7 +13,7 @@ mends, so that a fixed upstream release is left alone. Never edit site-packages.
   inferencer breaks the next toolbox's; each runs in its own scope and restores the
   caller's (:func:`default_scope` for everyone else).
 """
-from .atomic_checkpoints import atomic_write, make_checkpoints_atomic
+from .atomic_checkpoints import atomic_path, atomic_write, make_checkpoints_atomic
 from .checkpoint_loading import allow_runner_checkpoints
 from .default_scope import default_scope, isolate_toolbox_scopes
 from .ssd_head import fix_ssd_distributed_loss, fix_ssd_head_inference
@@ -26,6 +26,6 @@ APPLIED = {
     'atomic_checkpoints': make_checkpoints_atomic(),
 }
 
-__all__ = ['APPLIED', 'allow_runner_checkpoints', 'atomic_write', 'default_scope',
+__all__ = ['APPLIED', 'allow_runner_checkpoints', 'atomic_path', 'atomic_write', 'default_scope',
            'make_checkpoints_atomic', 'fix_ssd_distributed_loss', 'fix_ssd_head_inference',
            'isolate_toolbox_scopes']

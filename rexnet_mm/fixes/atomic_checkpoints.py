@@ -14,25 +14,39 @@
 that instant leaves it empty, which ``rexnet_mm.apis.runner.find_resumable`` handles
 (it falls back to the newest checkpoint that loads).
 """
+import contextlib
 import os
 import os.path as osp
 
 
-def atomic_write(data, path):
-    """Write ``data`` (bytes or str) to ``path`` through a temporary file in the same
-    folder, fsync and rename; an interrupted write never touches ``path``."""
+@contextlib.contextmanager
+def atomic_path(path):
+    """A temporary path in ``path``'s folder for a writer to fill (``open``, a library's
+    own ``save(tmp)``): when the block ends normally it is fsynced and renamed over
+    ``path`` (atomic on POSIX); on any error or interrupt it is removed and ``path`` is
+    untouched."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     tmp = f'{path}.tmp-{os.getpid()}'
     try:
-        with open(tmp, 'wb' if isinstance(data, bytes) else 'w') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def atomic_write(data, path):
+    """Write ``data`` (bytes or str) to ``path`` through :func:`atomic_path`: an
+    interrupted write never touches ``path``."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb' if isinstance(data, bytes) else 'w') as f:
+            f.write(data)
 
 
 def make_checkpoints_atomic():

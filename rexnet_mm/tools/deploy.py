@@ -21,8 +21,8 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input size (default: the test pipeline\'s fixed resize, '
-                             'else the crop size, else 224 / 320)')
+                        help='input size (default: 224 x 224 for classifiers, else the '
+                             'size the config tests at: the crop size, the test resize)')
     parser.add_argument('--dynamic', action='store_true',
                         help='dynamic batch and image size (not for SSD: anchors are '
                              'constants of the shape)')

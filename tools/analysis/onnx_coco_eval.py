@@ -12,8 +12,8 @@ all models on one image (ratios against the first model).
 import argparse
 import os.path as osp
 
-from rexnet_mm.analysis.benchmark import _session, median_times
-from rexnet_mm.apis.deploy import coco_eval_onnx, read_image
+from rexnet_mm.analysis.benchmark import median_times
+from rexnet_mm.apis.deploy import coco_eval_onnx, ort_session, read_image
 
 
 def main(argv=None):
@@ -35,7 +35,7 @@ def main(argv=None):
     with open(args.ann) as f:
         first = json.load(f)['images'][0]['file_name']
     image = read_image(osp.join(args.img_dir, first), shape).numpy()
-    sessions = [_session(p, args.threads) for p in args.models]
+    sessions = [ort_session(p, args.threads) for p in args.models]
     times = median_times([lambda s=s: s.run(None, {'image': image}) for s in sessions],
                          args.repeats)
     print(f'{args.threads} threads, {shape[0]}x{shape[1]}, median of {args.repeats}')
