@@ -10,7 +10,10 @@
 #   * neck/head channels follow the taps: (128, 1280, 512, 256, 256, 128);
 #   * the backbone starts from ImageNet weights (mmdet's baseline trains from
 #     scratch). Its BN keeps eps=1e-5, the value the ImageNet weights were
-#     trained with.
+#     trained with;
+#   * nchw_outputs=False: the backbone's channels-last (NHWC) outputs go on as
+#     they are, so that the SSD neck and head (plain PyTorch ops) run channels-last
+#     on the CPU too (faster; same values; docs/deploy.md "Speed").
 #
 # ImageNet weights are expected at checkpoints/rexnet_1.0_imagenet.pth; see
 # docs/checkpoints.md to convert the released ones, or train from scratch with
@@ -26,6 +29,7 @@ model = dict(
         widen_factor=1.0,
         out_indices=(4, 6),
         norm_cfg=dict(type='BN', momentum=0.03),
+        nchw_outputs=False,
         init_cfg=dict(
             type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),
     neck=dict(

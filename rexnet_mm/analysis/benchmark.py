@@ -121,45 +121,47 @@ def classifier_rows(batches, size, repeats, threads, quick=False):
 
 def detector_rows(size, repeats, threads, quick=False):
     """SSDLite-ReXNet-1.0 and mmdet's SSDLite-MobileNetV2 end to end (predict: NMS
-    included) eager / fused / ORT, and a Faster R-CNN (ReXNet-1.0 FPN) eager / fused."""
-    from mmdet.structures import DetDataSample
-
-    from ..apis.deploy import SSDExport, export_onnx, ort_session
+    included) and a Faster R-CNN (ReXNet-1.0 FPN): eager / fused / ORT."""
+    from ..apis.deploy import EXPORTS, det_sample, export_onnx, model_kind, ort_session
     from ..fixes import default_scope
     from ..models.fusion import fuse_bn
     from .complexity import build_random_model, config_complexity
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    configs = [('SSDLite-ReXNet-1.0', osp.join(root, 'configs', 'ssdlite_rexnet.py')),
-               ('SSDLite-MobileNetV2 (mmdet)',
-                'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py')]
+    mobilenet = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
+    # (name, config, input in channels-last layout): our backbones run channels-last on
+    # the CPU by themselves; mmdet's MobileNetV2 does when its input comes that way
+    configs = [('SSDLite-ReXNet-1.0', osp.join(root, 'configs', 'ssdlite_rexnet.py'), False),
+               ('SSDLite-MobileNetV2 (mmdet)', mobilenet, False),
+               ('SSDLite-MobileNetV2 (mmdet), channels-last input', mobilenet, True)]
     if not quick:
         configs.append(('Faster R-CNN ReXNet-1.0 FPN', osp.join(
-            root, 'configs', 'detection', 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py')))
+            root, 'configs', 'detection', 'faster-rcnn', 'faster-rcnn_rexnet-1.0_fpn_1x_coco.py'),
+            False))
     rows = []
     bar = progress_bar(len(configs) * repeats)
-    sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                         pad_shape=(size, size), scale_factor=(1., 1.)))
+    sample = det_sample((size, size))
     with tempfile.TemporaryDirectory() as tmp:
-        for name, cfg in configs:
+        for name, cfg, channels_last in configs:
             model, _, scope = build_random_model(cfg)
             randomize_(model, seed=0, bn_scale=0.5, shift=0.1)
             model.eval()
             fused = fuse_bn(copy.deepcopy(model))[0]
             flops = 2 * config_complexity(cfg, shape=(size, size))['flops']
             x = torch.randn(1, 3, size, size)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             image = (torch.rand(1, 3, size, size) * 255)
             fns = [lambda m=model: m.predict(x, [sample], rescale=False),
                    lambda m=fused: m.predict(x, [sample], rescale=False)]
-            if 'SSD' in name:
-                path = osp.join(tmp, 'det.onnx')
-                with default_scope('mmdet'):
-                    export_onnx(SSDExport(fused).eval(), image, path)
-                session = ort_session(path, threads)
-                fns.append(lambda s=session: s.run(None, {'image': image.numpy()}))
+            path = osp.join(tmp, 'det.onnx')
+            with default_scope('mmdet'):
+                export_onnx(EXPORTS[model_kind(fused)](fused).eval(), image, path)
+            session = ort_session(path, threads)
+            fns.append(lambda s=session: s.run(None, {'image': image.numpy()}))
             with default_scope(scope):
                 t = median_times(fns, repeats, bar)
-            rows.append(dict(name=name, batch=1, ours=t[0], fused=t[1],
-                             ort=t[2] if len(t) > 2 else None, flops=flops))
+            rows.append(dict(name=name, batch=1, ours=t[0], fused=t[1], ort=t[2],
+                             flops=flops))
     return rows
 
 
@@ -197,7 +199,7 @@ def format_tables(res):
               f"{res['det_size']}x{res['det_size']}:", '',
               '| detector | GFLOPs | eager ms | fused ms | ORT ms | eager / SSDLite-MobileNetV2 '
               '| GFLOP/s eager |', '|---|---|---|---|---|---|---|']
-    base = next((r['ours'] for r in res['det'] if 'MobileNetV2' in r['name']), None)
+    base = next((r['ours'] for r in res['det'] if 'MobileNetV2' in r['name']), None)  # NCHW
     for r in res['det']:
         lines.append(f"| {r['name']} | {r['flops'] / 2e9:.2f} (MACs) | {ms(r['ours'])} | "
                      f"{ms(r['fused'])} | {ms(r['ort'])} | {ratio(r['ours'], base)} | "

@@ -1,4 +1,4 @@
-"""Export a classifier, segmentor or SSD/SSDLite detector to ONNX (BN folded) and check
+"""Export a classifier, segmentor, SSD/SSDLite or Faster R-CNN detector to ONNX (BN folded) and check
 it under ONNX Runtime against the eager model.
 
     python tools/deploy.py CONFIG CHECKPOINT --out model.onnx [--shape H W] [--dynamic]
@@ -24,8 +24,8 @@ def parse_args(argv=None):
                         help='input size (default: 224 x 224 for classifiers, else the '
                              'size the config tests at: the crop size, the test resize)')
     parser.add_argument('--dynamic', action='store_true',
-                        help='dynamic batch and image size (not for SSD: anchors are '
-                             'constants of the shape)')
+                        help='dynamic batch and image size (not for detectors: anchors '
+                             'are constants of the shape)')
     parser.add_argument('--force', action='store_true', help='overwrite --out')
     parser.add_argument('--image', help='image for the parity check (default: a '
                         'generated shapes image)')
@@ -48,13 +48,14 @@ def main(argv=None):
           f"{', dynamic batch and size' if args.dynamic else ''}, "
           f"{result['folded']} BN folded")
     print(f"ONNX Runtime vs eager PyTorch: {result['parity']}")
-    if 'dynamic_parity' in result:
-        print(f"  and {result['dynamic_parity']}")
+    if 'second' in result:
+        print(f"  and {result['second']}")
     if 'int8' in result:
         q = result['int8']
         what = {'segmentor': 'pixels with the label float gives',
                 'classifier': 'correlation of the scores with float',
                 'ssd': "float's confident detections (score >= 0.3) found again"}
+        what['rcnn'] = what['ssd']
         print(f"wrote {q['out']}: {q['quantized']} tensors quantized to int8, calibrated on "
               f"{q['images']} images; on the parity image, {what[result['kind']]}: "
               f"{q['agreement']:.4f}")

@@ -7,12 +7,25 @@
 * Stages after the last requested output are neither run nor trained (DDP needs no
   ``find_unused_parameters``).
 * ``norm_eval`` keeps every BN layer in eval mode while training.
+* ``channels_last`` (default True) runs the stages in channels-last (NHWC) memory
+  format on the CPU: oneDNN then runs the depthwise and grouped convolutions without
+  reordering every activation to its blocked layout and back (numbers in
+  docs/deploy.md, from ``tools/analysis/benchmark_speed.py``). The outputs are given
+  back in the usual NCHW layout (``nchw_outputs``, default True), because some mmcv ops
+  read their input's memory as NCHW whatever its strides: mmcv 2.1.0's RoIAlign on a
+  channels-last feature map returns wrong features (Faster R-CNN's detections changed
+  completely). ``nchw_outputs=False`` hands NHWC outputs on, for necks and heads of
+  plain PyTorch ops (SSDLite's), which then run faster too. GPU inputs are left as they
+  come (not measured here).
 * ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` reads any checkpoint layout the
   weights layer knows (authors', timm, pycls, mmdet, ours). The models do not import
   that layer: :mod:`rexnet_mm.weights` registers its loader here with
   :func:`register_pretrained_loader` when ``rexnet_mm`` is imported.
 """
+import torch
+import torch.nn.functional as F
 from mmengine.logging import MMLogger
+from torch import nn
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -27,6 +40,18 @@ def register_pretrained_loader(loader):
     """Set ``loader(backbone, path, logger)``, which reads ``init_cfg``'s checkpoint."""
     _PRETRAINED_LOADER[:] = [loader]
     return loader
+
+
+class PooledConv2d(nn.Conv2d):
+    """``nn.Conv2d`` that computes a 1x1 conv on pooled ``N x C x 1 x 1`` features (SE)
+    as the matrix product it is: same values and weights, but PyTorch's CPU convolution
+    takes its slow im2col path for inputs this small (ReXNet-1.0, batch 1: 26 such calls
+    were 11% of the network's time)."""
+
+    def forward(self, x):
+        if x.shape[-2:] == (1, 1) and self.kernel_size == (1, 1) and self.groups == 1:
+            return F.linear(x.flatten(1), self.weight.flatten(1), self.bias)[..., None, None]
+        return super().forward(x)
 
 
 def check_indices(name, out_indices, frozen_stages, num_stages):
@@ -49,8 +74,15 @@ class StagedBackbone(BaseModule):
     ``self._freeze_stages()`` at the end of ``__init__``.
     """
 
-    def __init__(self, init_cfg=None):
+    def __init__(self, init_cfg=None, channels_last=True, nchw_outputs=True):
         super().__init__(init_cfg=init_cfg if init_cfg is not None else DEFAULT_INIT_CFG)
+        self.channels_last, self.nchw_outputs = channels_last, nchw_outputs
+
+    def memory_format(self, x):
+        """The input in the memory format the stages run in (module docstring)."""
+        if self.channels_last and x.device.type == 'cpu' and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def stem_modules(self):
         raise NotImplementedError
@@ -66,7 +98,7 @@ class StagedBackbone(BaseModule):
         for i, name in enumerate(self.stage_names[:self.num_used_stages]):
             x = getattr(self, name)(x)
             if i in self.out_indices:
-                outs.append(x)
+                outs.append(x.contiguous() if self.nchw_outputs else x)
         return tuple(outs)
 
     def _freeze_stages(self):

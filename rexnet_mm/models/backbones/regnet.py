@@ -21,7 +21,7 @@ from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
 from mmengine.model.weight_init import constant_init
 
 from ...registry import register_model
-from .base import StagedBackbone, check_indices
+from .base import PooledConv2d, StagedBackbone, check_indices
 
 #: (w0, wa, wm, depth, group width) of the pycls zoo; X has no SE, Y has se_ratio 0.25.
 _ZOO = {
@@ -128,9 +128,10 @@ class SqueezeExcitation(nn.Module):
 
     def __init__(self, channels, squeeze_channels):
         super().__init__()
-        self.conv1 = ConvModule(channels, squeeze_channels, 1, bias=True,
+        pooled = dict(type=PooledConv2d)  # 1x1 convs on pooled features, as matmuls
+        self.conv1 = ConvModule(channels, squeeze_channels, 1, bias=True, conv_cfg=pooled,
                                 act_cfg=dict(type='ReLU'))
-        self.conv2 = ConvModule(squeeze_channels, channels, 1, bias=True,
+        self.conv2 = ConvModule(squeeze_channels, channels, 1, bias=True, conv_cfg=pooled,
                                 act_cfg=dict(type='Sigmoid'))
 
     def forward(self, x):
@@ -221,6 +222,12 @@ class PyclsRegNet(StagedBackbone):
         norm_cfg (dict): norm layers. Default: ``dict(type='BN', requires_grad=True)``.
         norm_eval (bool): keep BN layers in eval mode while training. Default: False.
         with_cp (bool): gradient checkpointing per block. Default: False.
+        channels_last (bool): run the stages channels-last (NHWC) on the CPU; faster
+            there, same values (see :mod:`~rexnet_mm.models.backbones.base`).
+            Default: True.
+        nchw_outputs (bool): give the outputs back in NCHW layout, which every mmcv op
+            reads correctly; False hands NHWC on (for plain-PyTorch necks and heads).
+            Default: True.
         zero_init_residual (bool): zero the last norm of each block at random init.
             Default: True.
         style (str): only ``'pytorch'`` (accepted so that mmdet RegNet configs,
@@ -239,11 +246,12 @@ class PyclsRegNet(StagedBackbone):
                  frozen_stages=-1,
                  conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
                  norm_eval=False, with_cp=False, zero_init_residual=True, style='pytorch',
-                 init_cfg=None):
+                 channels_last=True, nchw_outputs=True, init_cfg=None):
         if style != 'pytorch':
             raise ValueError(f"PyclsRegNet has pycls' block (stride on the 3x3 conv, "
                              f"style='pytorch'); style={style!r} is not supported")
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=init_cfg, channels_last=channels_last,
+                         nchw_outputs=nchw_outputs)
         self.arch_name, self.arch = resolve_arch(arch)
         plan = arch_stages(self.arch)
         num_stages = len(plan['widths'])
@@ -295,7 +303,7 @@ class PyclsRegNet(StagedBackbone):
         return getattr(self, self.norm1_name)
 
     def forward(self, x):
-        return self.forward_stages(self.relu(self.norm1(self.conv1(x))))
+        return self.forward_stages(self.relu(self.norm1(self.conv1(self.memory_format(x)))))
 
     def stem_modules(self):
         return [self.conv1, self.norm1]

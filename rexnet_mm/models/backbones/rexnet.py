@@ -34,7 +34,7 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
 
 from ...registry import register_model
-from .base import StagedBackbone, check_indices
+from .base import PooledConv2d, StagedBackbone, check_indices
 
 #: The six stages (mmdet MobileNetV2 style): expand ratio, blocks, first-block stride,
 #: SE (where the arch has SE at all).
@@ -188,10 +188,10 @@ class SqueezeExcite(nn.Module):
     def __init__(self, channels, reduction=12, norm_cfg=dict(type='BN')):
         super().__init__()
         mid = channels // reduction
-        self.fc1 = nn.Conv2d(channels, mid, 1, bias=True)
+        self.fc1 = PooledConv2d(channels, mid, 1, bias=True)
         self.bn = build_norm_layer(norm_cfg, mid)[1]
         self.act = nn.ReLU(inplace=True)
-        self.fc2 = nn.Conv2d(mid, channels, 1, bias=True)
+        self.fc2 = PooledConv2d(mid, channels, 1, bias=True)
 
     def forward(self, x):
         s = x.mean((2, 3), keepdim=True)
@@ -270,6 +270,12 @@ class ReXNet(StagedBackbone):
             Default: ``dict(type='ReLU6')``.
         norm_eval (bool): keep BN layers in eval mode while training. Default: False.
         with_cp (bool): gradient checkpointing per block. Default: False.
+        channels_last (bool): run the stages channels-last (NHWC) on the CPU; faster
+            there, same values (see :mod:`~rexnet_mm.models.backbones.base`).
+            Default: True.
+        nchw_outputs (bool): give the outputs back in NCHW layout, which every mmcv op
+            reads correctly; False hands NHWC on (for plain-PyTorch necks and heads).
+            Default: True.
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained',
             checkpoint=PATH)`` loads any supported checkpoint layout (authors',
             timm, rexnet_mm) through :mod:`rexnet_mm.weights`.
@@ -284,8 +290,9 @@ class ReXNet(StagedBackbone):
                  se_reduction=12, conv_cfg=None,
                  norm_cfg=dict(type='BN', requires_grad=True), act_cfg=None,
                  dw_act_cfg=dict(type='ReLU6'), norm_eval=False, with_cp=False,
-                 init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
+                 channels_last=True, nchw_outputs=True, init_cfg=None):
+        super().__init__(init_cfg=init_cfg, channels_last=channels_last,
+                         nchw_outputs=nchw_outputs)
         setting = _arch(arch)
         blocks = rexnet_blocks(widen_factor, arch, depth_mult, output_stride)
         self.arch, self.widen_factor, self.depth_mult = arch, widen_factor, depth_mult
@@ -312,7 +319,7 @@ class ReXNet(StagedBackbone):
         self._freeze_stages()
 
     def forward(self, x):
-        return self.forward_stages(self.conv1(x))
+        return self.forward_stages(self.conv1(self.memory_format(x)))
 
     def stem_modules(self):
         return [self.conv1]

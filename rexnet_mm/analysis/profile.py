@@ -1,0 +1,98 @@
+"""Where a model's CPU time goes, per operator (``tools/analysis/profile_ops.py``).
+
+Eager PyTorch through ``torch.profiler`` (self time per ATen operator), or the exported
+graph under ONNX Runtime through its own profiler (kernel time per ONNX operator type).
+Weights are random (:func:`~rexnet_mm.analysis.parity.randomize_`), the input a
+generated shapes image at the size ``tools/deploy.py`` exports at.
+"""
+import collections
+import json
+import os
+import os.path as osp
+import tempfile
+
+import torch
+
+
+def _model(config, shape, fused):
+    from ..apis.deploy import default_shape, model_kind, read_image
+    from ..models.fusion import fuse_bn
+    from .complexity import build_random_model
+    from .parity import randomize_
+    model, cfg, scope = build_random_model(config)
+    randomize_(model, seed=0, bn_scale=0.5, shift=0.1)
+    model.eval()
+    if fused:
+        model = fuse_bn(model)[0]
+    kind = model_kind(model)
+    shape = tuple(shape) if shape else default_shape(cfg, kind)
+    return model, kind, scope, read_image(None, shape)
+
+
+def eager_ops(model, kind, scope, image, runs):
+    """``[(ATen op, ms per run, calls per run)]``, by self CPU time."""
+    from ..apis.deploy import DETECTORS, EXPORTS, det_sample
+    from ..fixes import default_scope
+    if kind in DETECTORS:
+        data = model.data_preprocessor({'inputs': [image[0]],
+                                        'data_samples': [det_sample(image.shape[2:])]})
+
+        def run():
+            model.predict(data['inputs'], data['data_samples'], rescale=False)
+    else:
+        wrapper = EXPORTS[kind](model).eval()
+
+        def run():
+            wrapper(image)
+    with torch.no_grad(), default_scope(scope):
+        run()  # warm-up
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(runs):
+                run()
+    rows = [(e.key, e.self_cpu_time_total / 1000 / runs, e.count / runs)
+            for e in prof.key_averages()]
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def onnx_ops(model, kind, image, runs, threads):
+    """``[(ONNX op type, ms per run, nodes)]`` of the exported graph under ONNX Runtime."""
+    import onnxruntime as ort
+
+    from ..apis.deploy import EXPORTS, export_onnx
+    from ..fixes import default_scope
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'model.onnx')
+        with default_scope('mmdet'):
+            export_onnx(EXPORTS[kind](model).eval(), image, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        options.enable_profiling = True
+        options.profile_file_prefix = osp.join(tmp, 'ort')
+        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        feed = {'image': image.numpy()}
+        session.run(None, feed)  # warm-up (profiled too: dropped below by run count)
+        for _ in range(runs):
+            session.run(None, feed)
+        trace = session.end_profiling()
+        with open(trace) as f:
+            events = json.load(f)
+        os.remove(trace)
+    total, nodes = collections.Counter(), collections.defaultdict(set)
+    for e in events:
+        if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'):
+            op = e['args']['op_name']
+            total[op] += e['dur']
+            nodes[op].add(e['name'])
+    # the warm-up run is in the trace as well: runs + 1 runs of every node
+    return [(op, us / 1000 / (runs + 1), len(nodes[op])) for op, us in total.most_common()]
+
+
+def profile(config, shape=None, runs=10, threads=2, onnx=False, fused=False):
+    """Rows of :func:`eager_ops` (or :func:`onnx_ops` with ``onnx``) of ``config``'s
+    model, and the input shape."""
+    torch.set_num_threads(threads)
+    model, kind, scope, image = _model(config, shape, fused or onnx)
+    rows = onnx_ops(model, kind, image, runs, threads) if onnx else eager_ops(
+        model, kind, scope, image, runs)
+    return rows, tuple(image.shape[2:])
