@@ -39,7 +39,8 @@ BACKBONES = {
 }
 
 
-pytestmark = pytest.mark.usefixtures('fast_config_dump')
+# one worker runs the whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.usefixtures('fast_config_dump'), pytest.mark.xdist_group('test_detection')]
 
 
 def _name(path):

@@ -27,7 +27,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'detection', 'demo', 'ssdlite_rexnet_shapes.py')
 PY = sys.executable
 
-pytestmark = pytest.mark.usefixtures('fast_config_dump')
+# one worker runs the whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.usefixtures('fast_config_dump'), pytest.mark.xdist_group('test_faults')]
 
 
 KILL_HOOK = '''

@@ -25,7 +25,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PY = sys.executable
 
 
-pytestmark = pytest.mark.usefixtures('fast_config_dump')
+# one worker runs the whole file, so its module fixtures are built once
+pytestmark = [pytest.mark.usefixtures('fast_config_dump'), pytest.mark.xdist_group('test_tools')]
 
 
 @pytest.fixture(scope='module')
