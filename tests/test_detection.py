@@ -39,8 +39,7 @@ BACKBONES = {
 }
 
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = [pytest.mark.usefixtures('fast_config_dump'), pytest.mark.xdist_group('test_detection')]
+pytestmark = pytest.mark.usefixtures('fast_config_dump')
 
 
 def _name(path):

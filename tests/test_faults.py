@@ -27,8 +27,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'detection', 'demo', 'ssdlite_rexnet_shapes.py')
 PY = sys.executable
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = [pytest.mark.usefixtures('fast_config_dump'), pytest.mark.xdist_group('test_faults')]
+pytestmark = pytest.mark.usefixtures('fast_config_dump')
 
 
 KILL_HOOK = '''

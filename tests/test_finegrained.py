@@ -31,9 +31,6 @@ from rexnet_mm.synthetic import finegrained as gen  # noqa: E402
 from rexnet_mm.apis.finegrained_layouts import DATASETS as SPECS  # noqa: E402
 from rexnet_mm.apis.finegrained_layouts import DatasetLayoutError, check_layout  # noqa: E402
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = pytest.mark.xdist_group('test_finegrained')
-
 
 # --------------------------------------------------------------------------
 # shared fixtures

@@ -13,9 +13,6 @@ from mmengine.registry import DefaultScope
 
 import rexnet_mm
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = pytest.mark.xdist_group('test_inferencers')
-
 
 def _current_scope():
     current = DefaultScope.get_current_instance()

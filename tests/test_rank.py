@@ -12,9 +12,6 @@ import torch
 
 from rexnet_mm.analysis import rank
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = pytest.mark.xdist_group('test_rank')
-
 OBS_NONLINEARITIES = ('identity', 'relu', 'silu', 'elu')
 OBS_RATIOS = (0.1, 0.2, 0.3, 0.7, 0.8, 1.0)
 

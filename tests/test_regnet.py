@@ -36,9 +36,6 @@ from rexnet_mm.analysis.parity import (PARITY_RTOL, random_image as image, rando
                                        regnet_timm_parity, rel_diff, timm_regnet,
                                        timm_regnet_outputs)
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = pytest.mark.xdist_group('test_regnet')
-
 timm = pytest.importorskip('timm')
 
 

@@ -12,9 +12,6 @@ from mmengine.config import Config
 import rexnet_mm  # noqa: F401
 from rexnet_mm.analysis.complexity import plain_bn
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = pytest.mark.xdist_group('test_segmentation')
-
 SEG = Path(__file__).resolve().parents[1] / 'configs' / 'segmentation'
 CONFIGS = sorted(p for p in SEG.glob('*/*.py') if p.parent.name != 'demo')
 

@@ -25,8 +25,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PY = sys.executable
 
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = [pytest.mark.usefixtures('fast_config_dump'), pytest.mark.xdist_group('test_tools')]
+pytestmark = pytest.mark.usefixtures('fast_config_dump')
 
 
 @pytest.fixture(scope='module')

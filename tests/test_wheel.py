@@ -10,9 +10,6 @@ import sysconfig
 
 import pytest
 
-# one worker runs the whole file, so its module fixtures are built once
-pytestmark = pytest.mark.xdist_group('test_wheel')
-
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
