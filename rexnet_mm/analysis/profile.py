@@ -31,14 +31,13 @@ def _model(config, shape, fused):
 
 def eager_ops(model, kind, scope, image, runs):
     """``[(ATen op, ms per run, calls per run)]``, by self CPU time."""
-    from ..apis.deploy import DETECTORS, EXPORTS, det_sample
+    from ..apis.deploy import DETECTORS, EXPORTS, det_inputs
     from ..fixes import default_scope
     if kind in DETECTORS:
-        data = model.data_preprocessor({'inputs': [image[0]],
-                                        'data_samples': [det_sample(image.shape[2:])]})
+        inputs, samples = det_inputs(model, image)
 
         def run():
-            model.predict(data['inputs'], data['data_samples'], rescale=False)
+            model.predict(inputs, samples, rescale=False)
     else:
         wrapper = EXPORTS[kind](model).eval()
 
@@ -56,20 +55,13 @@ def eager_ops(model, kind, scope, image, runs):
 
 def onnx_ops(model, kind, image, runs, threads):
     """``[(ONNX op type, ms per run, nodes)]`` of the exported graph under ONNX Runtime."""
-    import onnxruntime as ort
-
-    from ..apis.deploy import EXPORTS, export_onnx
+    from ..apis.deploy import EXPORTS, export_onnx, ort_session
     from ..fixes import default_scope
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'model.onnx')
         with default_scope('mmdet'):
             export_onnx(EXPORTS[kind](model).eval(), image, path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
-        options.enable_profiling = True
-        options.profile_file_prefix = osp.join(tmp, 'ort')
-        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        session = ort_session(path, threads, profile_prefix=osp.join(tmp, 'ort'))
         feed = {'image': image.numpy()}
         session.run(None, feed)  # warm-up (profiled too: dropped below by run count)
         for _ in range(runs):

@@ -430,11 +430,15 @@ def export_onnx(wrapper, image, out, dynamic=False):
                           opset_version=OPSET, dynamo=False)
 
 
-def ort_session(path, threads=None):
+def ort_session(path, threads=None, profile_prefix=None):
     """An ONNX Runtime session of ``path`` on the CPU execution provider; with
-    ``threads``, that many intra-op threads which sleep between runs."""
+    ``threads``, that many intra-op threads which sleep between runs; with
+    ``profile_prefix``, ONNX Runtime's profiler on (its trace file starts with it)."""
     import onnxruntime as ort
     options = ort.SessionOptions()
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -499,15 +503,21 @@ def det_sample(shape):
                                        scale_factor=(1., 1.)))
 
 
+def det_inputs(model, image):
+    """``(inputs, data_samples)`` for a detector's ``predict``: ``image`` (``1 x 3 x H x
+    W``, BGR 0-255) through the model's own data preprocessor."""
+    data = model.data_preprocessor({'inputs': [image[0]],
+                                    'data_samples': [det_sample(image.shape[2:])]})
+    return data['inputs'], data['data_samples']
+
+
 def eager_reference(model, kind, scope, image):
     """What the unfused eager model predicts on ``image`` (BGR 0-255), through mmdet /
     mmseg / mmpretrain's own code, in the exported outputs' form."""
     from ..fixes import default_scope
     with torch.no_grad(), default_scope(scope):
         if kind in DETECTORS:
-            data = model.data_preprocessor({'inputs': [image[0]],
-                                            'data_samples': [det_sample(image.shape[2:])]})
-            pred = model.predict(data['inputs'], data['data_samples'], rescale=False)[0]
+            pred = model.predict(*det_inputs(model, image), rescale=False)[0]
             inst = pred.pred_instances
             return [inst.bboxes, inst.scores, inst.labels]
         return [EXPORTS[kind](model)(image)]
