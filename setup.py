@@ -38,6 +38,11 @@ setup(
         'numpy',
         'pycocotools',
         'matplotlib',
+        # weights by name (rexnet_mm.weights.download): hub files, their format, one
+        # download per machine under torchrun
+        'huggingface_hub',
+        'safetensors',
+        'filelock',
     ],
     extras_require={
         'seg': ['mmsegmentation>=1.0,<1.3', 'ftfy', 'regex'],
@@ -54,6 +59,7 @@ setup(
         'rexnet-mm-coco-eval=rexnet_mm.tools.coco_eval:main',
         'rexnet-mm-transfer=rexnet_mm.tools.transfer:main',
         'rexnet-mm-deploy=rexnet_mm.tools.deploy:main',
+        'rexnet-mm-fetch-weights=rexnet_mm.tools.fetch_weights:main',
         'rexnet-mm-gen-coco=rexnet_mm.synthetic.shapes_coco:main',
         'rexnet-mm-gen-seg=rexnet_mm.synthetic.shapes_seg:main',
         'rexnet-mm-gen-finegrained=rexnet_mm.synthetic.finegrained:main',

@@ -15,7 +15,7 @@
 #     they are, so that the SSD neck and head (plain PyTorch ops) run channels-last
 #     on the CPU too (faster; same values; docs/deploy.md "Speed").
 #
-# ImageNet weights are expected at checkpoints/rexnet_1.0_imagenet.pth; see
+# ImageNet weights are expected at rexnet_mm://rexnet-1.0; see
 # docs/checkpoints.md to convert the released ones, or train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
@@ -31,7 +31,7 @@ model = dict(
         norm_cfg=dict(type='BN', momentum=0.03),
         nchw_outputs=False,
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://rexnet-1.0')),
     neck=dict(
         in_channels=(128, 1280),
         out_channels=(128, 1280, 512, 256, 256, 128)),

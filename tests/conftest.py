@@ -1,5 +1,17 @@
-"""Test isolation for state that OpenMMLab keeps in globals."""
+"""Test isolation for state that OpenMMLab keeps in globals, and no network.
+
+The suite runs offline with an empty weights cache of its own: nothing may reach the
+internet, and no weights a developer fetched may make a test pass. Download tests
+(tests/test_weights_zoo.py) start their sources on 127.0.0.1 and lift the offline
+switches for themselves."""
+import os
+import tempfile
+
 import pytest
+
+os.environ['REXNET_MM_OFFLINE'] = '1'
+os.environ['HF_HUB_OFFLINE'] = '1'
+os.environ['REXNET_MM_CACHE'] = tempfile.mkdtemp(prefix='rexnet_mm_test_cache_')
 
 
 def pytest_configure(config):

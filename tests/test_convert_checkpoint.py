@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from rexnet_mm.analysis.parity import randomize_, timm_rexnet
@@ -99,3 +100,62 @@ def test_cli_converts_many_files_into_a_directory(tmp_path):
     # converting again keeps what is there (no --force): every file is refused
     res = run(str(src / 'a.pth'), str(src / 'b.pth'), str(out))
     assert res.returncode == 1 and res.stderr.count('exists; pass --force') == 2
+
+
+@pytest.mark.parametrize('kwargs', [dict(depth_mult=0.67), dict(width_mult=1.1)],
+                         ids=['depth_mult-0.67', 'width_mult-1.1'])
+def test_any_timm_rexnet_converts_and_builds_exactly(tmp_path, kwargs):
+    """A ReXNet timm builds and saves with an unpublished plan: the CLI infers the plan
+    from the tensors (block count and widths), writes the backbone arguments that build
+    it into the file's meta, and that backbone gives timm's outputs; --to timm gives the
+    original file back."""
+    import timm
+    from rexnet_mm.analysis.parity import random_image, rel_diff, timm_rexnet_outputs
+    from rexnet_mm.models.classifiers import build_rexnet_classifier
+    from rexnet_mm.analysis.parity import meta_built
+    ref = randomize_(meta_built(timm.models.rexnet.RexNet, **kwargs), seed=11).eval()
+    src, dst = tmp_path / 'timm.pth', tmp_path / 'ours.pth'
+    torch.save(ref.state_dict(), src)
+    res = run(str(src), str(dst))
+    assert res.returncode == 0, res.stderr
+    ckpt = torch.load(dst, weights_only=True)
+    plan = dict(ckpt['meta']['backbone'])
+    expected = dict(type='ReXNet', arch='v1', widen_factor=kwargs.get('width_mult', 1.0),
+                    depth_mult=kwargs.get('depth_mult', 1.0))
+    assert plan == expected
+    kind = ', depth_mult 0.67' if 'depth_mult' in kwargs else ''
+    assert f'ReXNet-{expected["widen_factor"]:g} (v1{kind}), built by ReXNet(' in res.stdout
+    plan.pop('type')
+    ours = build_rexnet_classifier(**plan).eval()
+    ours.load_state_dict(ckpt['state_dict'], strict=True)
+    x = random_image(64, seed=12)
+    depth = kwargs.get('depth_mult', 1.0)
+    logits, taps = timm_rexnet_outputs(ref, x, depth_mult=depth)
+    saved = ours.backbone.out_indices
+    ours.backbone.out_indices = tuple(range(7))
+    feats = ours.backbone(x)
+    ours.backbone.out_indices = saved
+    # same float32 ops in the same order: 1e-6 of the scale measured, 1e-5 leaves 10x
+    for mine, theirs in zip(feats, taps):
+        assert rel_diff(mine, theirs) < 1e-5
+    assert rel_diff(ours(x, mode='tensor'), logits) < 1e-5
+
+    back = tmp_path / 'back.pth'
+    assert run(str(dst), str(back), '--to', 'timm').returncode == 0
+    again = torch.load(back, weights_only=True)['state_dict']
+    assert list(again) == list(ref.state_dict())
+    assert all(torch.equal(again[k], v) for k, v in ref.state_dict().items())
+
+
+def test_checkpoint_of_another_plan_names_the_arguments_that_fit(tmp_path):
+    """Loading a depth_mult 0.67 file into a ReXNet-1.0 says which arguments build it."""
+    import timm
+    from rexnet_mm.analysis.parity import meta_built
+    from rexnet_mm.models.backbones.rexnet import ReXNet
+    from rexnet_mm.weights import CheckpointError, load_backbone_weights
+    src = tmp_path / 'timm.pth'
+    torch.save(meta_built(timm.models.rexnet.RexNet, depth_mult=0.67).state_dict(), src)
+    with pytest.raises(CheckpointError) as exc:
+        load_backbone_weights(ReXNet(), str(src))
+    assert ('holds ReXNet-1 (v1, depth_mult 0.67) but the model is ReXNet-1 (v1); build the '
+            'backbone as ReXNet(depth_mult=0.67)') in str(exc.value)

@@ -30,12 +30,12 @@ SSDLITE = osp.join(ROOT, 'configs', 'ssdlite_rexnet.py')
 RCNN = sorted(glob.glob(osp.join(DET, 'faster-rcnn', '*.py')) +
               glob.glob(osp.join(DET, 'mask-rcnn', '*.py')))
 SHIPPED = [SSDLITE] + RCNN
-# expected ImageNet checkpoint and backbone channels, by backbone in the file name
+# expected ImageNet weights (zoo names) and backbone channels, by backbone in the file name
 BACKBONES = {
-    'rexnet-1.0': ('checkpoints/rexnet_1.0_imagenet.pth', (38, 61, 128, 185)),
-    'rexnet-2.2': ('checkpoints/rexnet_2.2_imagenet.pth', (85, 134, 283, 406)),
-    'regnetx-3.2GF': ('checkpoints/regnetx_3.2gf_imagenet.pth', (96, 192, 432, 1008)),
-    'regnety-3.2GF': ('checkpoints/regnety_3.2gf_imagenet.pth', (72, 216, 576, 1512)),
+    'rexnet-1.0': ('rexnet_mm://rexnet-1.0', (38, 61, 128, 185)),
+    'rexnet-2.2': ('rexnet_mm://rexnet-2.2', (85, 134, 283, 406)),
+    'regnetx-3.2GF': ('rexnet_mm://regnetx-3.2gf', (96, 192, 432, 1008)),
+    'regnety-3.2GF': ('rexnet_mm://regnety-3.2gf', (72, 216, 576, 1512)),
 }
 
 
@@ -189,14 +189,17 @@ def test_pretrained_weights_load_from_config_path(tmp_path):
 
 
 def test_missing_imagenet_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no checkpoints/ here
+    """ReXNet-2.2 has no public download: one line says so, where a file of one's own
+    goes, and how to train without."""
+    monkeypatch.chdir(tmp_path)
     train = import_module('rexnet_mm.tools.train')
     cfg = osp.join(DET, 'mask-rcnn', 'mask-rcnn_rexnet-2.2_fpn_1x_coco.py')
     with pytest.raises(SystemExit) as exc:
         train.main([cfg, '--work-dir', str(tmp_path / 'wd')])
     msg = str(exc.value.code)
     assert '\n' not in msg
-    for part in ('checkpoints/rexnet_2.2_imagenet.pth', 'tools/convert_checkpoint.py',
+    for part in ('no public download of rexnet_mm://rexnet-2.2',
+                 osp.join('manual', 'rexnet-2.2.pth'),
                  '--cfg-options model.backbone.init_cfg=None'):
         assert part in msg, msg
     assert not (tmp_path / 'wd').exists() or not list((tmp_path / 'wd').rglob('*.pth'))

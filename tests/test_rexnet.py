@@ -437,9 +437,10 @@ def test_dilated_rexnet_equals_timm(output_stride):
 @pytest.mark.parametrize('depth_mult,width', [(0.5, 1.0), (1.3, 0.9)])
 def test_depth_mult_equals_timm(depth_mult, width):
     """``depth_mult`` gives ceil(n * depth_mult) blocks per stage and the channel plan over
-    them, as timm's RexNet(depth_mult=...) does. The converters only know the published
-    plans, so timm's tensors are loaded in module order: any difference in the number,
-    order or shape of the blocks fails ``load_state_dict``; the outputs prove the rest."""
+    them, as timm's RexNet(depth_mult=...) does. timm's tensors are loaded in module
+    order (independently of the converter): any difference in the number, order or
+    shape of the blocks fails ``load_state_dict``; the outputs prove the rest. The
+    converter then infers the same plan from the tensors alone."""
     ref = randomize_(meta_built(timm.models.rexnet.RexNet, width_mult=width,
                                 depth_mult=depth_mult), seed=7)
     model = build_rexnet_classifier(width, depth_mult=depth_mult).eval()
@@ -457,9 +458,10 @@ def test_depth_mult_equals_timm(depth_mult, width):
     assert len(feats) == len(ref_feats) == 7
     for a, b in zip(feats, ref_feats):
         assert rel_diff(a, b) <= PARITY_RTOL
-    # a checkpoint of this plan is not a published one: the converter refuses it
-    with pytest.raises(CheckpointError):
-        convert_state_dict(ref.state_dict(), 'rexnet')
+    # the converter infers this plan from the tensors: the same tensors in the same places
+    converted, _ = convert_state_dict(ref.state_dict(), 'rexnet')
+    assert list(converted) == list(ours)
+    assert all(torch.equal(converted[k], v) for k, v in model.state_dict().items())
 
 
 # -------------------------------------------------------------------- explicit channel plans

@@ -192,7 +192,9 @@ def test_draw_detections_png(val_data, tmp_path):
 
 
 def test_first_user_command_stops_on_missing_checkpoint(tmp_path):
-    """`python tools/train.py configs/ssdlite_rexnet.py` without ImageNet weights."""
+    """`python tools/train.py configs/ssdlite_rexnet.py` offline with an empty weights
+    cache (the suite runs offline, tests/conftest.py): one line naming the sources, the
+    file and where to put it."""
     proc = subprocess.run([PY, osp.join(ROOT, 'tools', 'train.py'),
                            osp.join(ROOT, 'configs', 'ssdlite_rexnet.py'),
                            '--work-dir', str(tmp_path / 'wd')], cwd=str(tmp_path),
@@ -200,8 +202,13 @@ def test_first_user_command_stops_on_missing_checkpoint(tmp_path):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert 'checkpoints/rexnet_1.0_imagenet.pth' in lines[0]
-    assert 'model.backbone.init_cfg=None' in lines[0]
+    for part in ('cannot fetch rexnet_mm://rexnet-1.0 (offline',
+                 'model.safetensors from https://huggingface.co/timm/rexnet_100.nav_in1k',
+                 'rexnetv1_1.0x.pth from https://drive.google.com/',
+                 osp.join(os.environ['REXNET_MM_CACHE'], 'weights', 'manual', 'rexnet-1.0'),
+                 'tools/fetch_weights.py rexnet_mm://rexnet-1.0'):
+        assert part in lines[0], lines[0]
+    assert not (tmp_path / 'wd').exists()
 
 
 MMPRETRAIN_CFG = '''

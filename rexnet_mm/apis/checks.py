@@ -27,31 +27,40 @@ def _walk_init_cfgs(node, key):
             yield from _walk_init_cfgs(v, f'{key}[{i}]')
 
 
+#: Specs only rexnet_mm fetches (mmengine knows neither scheme): fetched before the
+#: model is built, so that a failure stops the run in one line before anything is written.
+OUR_SCHEMES = ('rexnet_mm://', 'hf-hub:')
+
+
+def pretrained_specs(cfg):
+    """``[(dotted key, checkpoint)]`` of every ``Pretrained`` init of the model."""
+    return [(key, init['checkpoint'])
+            for key, init in _walk_init_cfgs(cfg.get('model', {}), 'model')
+            if init.get('type') == 'Pretrained' and isinstance(init.get('checkpoint'), str)]
+
+
 def missing_pretrained(cfg):
     """``[(dotted key, checkpoint path)]`` of local Pretrained files that do not exist."""
-    missing = []
-    for key, init in _walk_init_cfgs(cfg.get('model', {}), 'model'):
-        ckpt = init.get('checkpoint')
-        if init.get('type') != 'Pretrained' or not isinstance(ckpt, str):
-            continue
-        if '://' in ckpt:  # URLs, open-mmlab://, torchvision://: mmengine fetches them
-            continue
-        if not osp.isfile(osp.expanduser(ckpt)):
-            missing.append((key, ckpt))
-    return missing
+    return [(key, ckpt) for key, ckpt in pretrained_specs(cfg)
+            if '://' not in ckpt and not ckpt.startswith(OUR_SCHEMES)
+            and not osp.isfile(osp.expanduser(ckpt))]
 
 
 def missing_checkpoint_message(key, ckpt):
     """One line: what is missing, how to get it, how to do without it."""
     parent = key[:-len('.init_cfg')] if key.endswith('.init_cfg') else key
-    return (f'pretrained weights for {parent} not found at {ckpt!r}: convert the '
-            f'released ImageNet weights with `python tools/convert_checkpoint.py SRC {ckpt}` '
+    return (f'pretrained weights for {parent} not found at {ckpt!r}: name them instead '
+            f'(e.g. {key}.checkpoint=rexnet_mm://rexnet-1.0; `python tools/fetch_weights.py '
+            f'--list`) or convert a file with `python tools/convert_checkpoint.py SRC {ckpt}` '
             f'({CHECKPOINT_HELP}), or train from scratch with `--cfg-options {key}=None`')
 
 
 def check_pretrained(cfg, restoring=False):
-    """Stop on a missing ``Pretrained`` file; when the weights are restored from a
-    checkpoint anyway (``restoring``), drop that init instead and return the notes."""
+    """Stop on a missing ``Pretrained`` file and fetch the weights named by zoo name or
+    hub id (one process at a time; cached after the first). When the weights are
+    restored from a checkpoint anyway (``restoring``), a missing file or uncached name
+    drops that init instead; returns the notes saying so."""
+    from ..weights.download import cached, fetch
     notes = []
     for key, ckpt in missing_pretrained(cfg):
         if not restoring or '[' in key:
@@ -59,6 +68,15 @@ def check_pretrained(cfg, restoring=False):
         notes.append(f'note: {ckpt!r} ({key}) is missing; skipped because the weights are '
                      f'restored from a checkpoint')
         cfg.merge_from_dict({key: None})
+    for key, ckpt in pretrained_specs(cfg):
+        if not ckpt.startswith(OUR_SCHEMES):
+            continue
+        if restoring and not cached(ckpt) and '[' not in key:
+            notes.append(f'note: {ckpt} ({key}) not fetched: the weights are restored from '
+                         f'a checkpoint')
+            cfg.merge_from_dict({key: None})
+            continue
+        fetch(ckpt)
     return notes
 
 

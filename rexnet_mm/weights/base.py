@@ -44,12 +44,18 @@ def read_state_dict(path):
     Loading stays weights-only: a file that needs arbitrary code to unpickle is
     refused.
     """
+    from .zoo import is_remote
+    if is_remote(path):
+        from .download import fetch
+        path = fetch(path)
     if not osp.isfile(path):
         raise FileNotFoundError(
-            f'checkpoint {path!r} does not exist: download it or convert one with '
-            f'tools/convert_checkpoint.py (see README, "Checkpoints")')
+            f'checkpoint {path!r} does not exist: name the weights instead '
+            f'(rexnet_mm://rexnet-1.0, `python tools/fetch_weights.py --list`) or convert '
+            f'a file with tools/convert_checkpoint.py (docs/checkpoints.md)')
     try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
+        obj = _load_safetensors(path) if _is_safetensors(path) else torch.load(
+            path, map_location='cpu', weights_only=True)
     except Exception as exc:  # corrupt, truncated or not a torch file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
@@ -71,6 +77,19 @@ def read_state_dict(path):
     if all(k.startswith('module.') for k in state):
         state = OrderedDict((k[len('module.'):], v) for k, v in state.items())
     return state
+
+
+def _is_safetensors(path):
+    """A safetensors file: an 8-byte little-endian header length, then a JSON header."""
+    with open(path, 'rb') as f:
+        head = f.read(9)
+    return (len(head) == 9 and head[8:9] == b'{'
+            and int.from_bytes(head[:8], 'little') < osp.getsize(path))
+
+
+def _load_safetensors(path):
+    from safetensors.torch import load_file
+    return load_file(path, device='cpu')
 
 
 def detect_format(state_dict, family=None):
@@ -113,7 +132,8 @@ class WeightsFamily:
     A subclass sets ``name`` (the ``family`` of its formats) and ``model_class``, and
     implements ``identify(weights)`` (the architecture that backbone tensors in our
     layout, without the ``backbone.`` prefix, hold), ``describe(model)`` and
-    ``hint(model)`` (how to make model and checkpoint agree).
+    ``hint(model, weights)`` (how to make model and checkpoint agree); optionally
+    ``plan(weights)``, the backbone arguments that build exactly the checkpoint's net.
     """
 
     name = model_class = None
@@ -124,7 +144,7 @@ class WeightsFamily:
     def describe(self, model):
         raise NotImplementedError
 
-    def hint(self, model):
+    def hint(self, model, weights=None):
         return (f"build the model with the checkpoint's architecture or use a checkpoint "
                 f"of {self.describe(model)}")
 
@@ -173,8 +193,9 @@ def load_backbone_weights(backbone, path, logger=None):
                   if found != model else
                   f'{len(missing)} missing, {len(unexpected)} unexpected and {len(wrong)} '
                   f'mis-shaped tensors (first: {(missing + unexpected + wrong)[:3]})')
+        hint = family.hint(backbone, weights)
         raise CheckpointError(f'checkpoint {path!r} ({fmt} layout) does not fit '
-                              f'{type(backbone).__name__}: {detail}; {family.hint(backbone)}')
+                              f'{type(backbone).__name__}: {detail}; {hint}')
     backbone.load_state_dict(weights, strict=False)
     if logger is not None:
         logger.info(f'loaded {len(weights)} backbone tensors from {path} ({fmt} layout)')

@@ -3,7 +3,8 @@ import os.path as osp
 
 from ..models.normalization import FAMILY_INPUT
 from . import regnet, rexnet
-from .base import FORMATS, CheckpointError, convert_state_dict, read_state_dict, save_checkpoint
+from .base import (FAMILIES, FORMATS, CheckpointError, convert_state_dict, read_state_dict,
+                   save_checkpoint)
 
 #: Layouts each family exports to (besides ours, 'rexnet_mm').
 EXPORT_LAYOUTS = {'rexnet': ('timm', 'authors'), 'regnet': ('pycls', 'timm', 'mmdet')}
@@ -45,6 +46,15 @@ def convert_file(src, dst, to='rexnet_mm', family=None, force=False):
     out = ours if to == 'rexnet_mm' else export_state_dict(ours, family, to)
     meta = dict(source=osp.abspath(src), source_format=fmt, family=family, layout=to,
                 **input_meta(family, to))
+    backbone = {k[len('backbone.'):]: v for k, v in ours.items() if k.startswith('backbone.')}
+    holds = FAMILIES[family].identify(backbone)
+    plan = getattr(FAMILIES[family], 'plan', None)
+    if plan is not None:  # the backbone arguments that build exactly this net
+        kwargs = plan(backbone)
+        name = FAMILIES[family].model_class.__name__
+        meta['backbone'] = dict(type=name, **kwargs)
+        holds += f', built by {name}({", ".join(f"{k}={v!r}" for k, v in kwargs.items())})'
+
     save_checkpoint(out, dst, meta=meta)
     return (f'{src} ({fmt} layout, {len(state)} tensors) -> {dst} ({to} layout, '
-            f'{len(out)} tensors)')
+            f'{len(out)} tensors): {holds}')

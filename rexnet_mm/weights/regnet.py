@@ -230,7 +230,7 @@ class RegNetFamily(WeightsFamily):
         return describe_regnet(model.arch_name, model.stage_widths, model.stage_depths,
                                model.group_widths, model.se_ratio > 0)
 
-    def hint(self, model):
+    def hint(self, model, weights=None):
         return (f"set arch to the checkpoint's or use a checkpoint of "
                 f"{model.arch_name or 'this arch'}")
 

@@ -24,24 +24,21 @@ block suffixes are ours.
 import re
 from collections import OrderedDict
 
-from ..models.backbones.rexnet import (PUBLISHED_WIDTHS, ReXNet, rexnet_block_widths,
-                                       stage_depths)
+from ..models.backbones.rexnet import (ARCH_SETTINGS, PUBLISHED_WIDTHS, ReXNet,
+                                       depth_mult_for, rexnet_block_widths)
 from .base import CheckpointError, WeightsFamily, register_family, register_format
 
-#: The authors' and timm's layouts number the blocks of the published plans
-#: (depth_mult 1.0: 16 blocks) in one sequence; ours nests them in stages.
-STAGE_DEPTHS = stage_depths(1.0)
-NUM_BLOCKS = sum(STAGE_DEPTHS)
 _SE_PARTS = (('fc.0', 'fc1'), ('fc.1', 'bn'), ('fc.3', 'fc2'))
 
 
-def block_prefix(i):
-    """Our module path of block ``i`` (0..15), e.g. ``layer2.1``."""
-    for stage, num in enumerate(STAGE_DEPTHS, 1):
+def block_prefix(i, depths):
+    """Our module path of block ``i`` (0-based over all blocks), e.g. ``layer2.1``, for
+    a net of ``depths`` blocks per stage."""
+    for stage, num in enumerate(depths, 1):
         if i < num:
             return f'layer{stage}.{i}'
         i -= num
-    raise IndexError(f'the published ReXNets have {NUM_BLOCKS} blocks')
+    raise IndexError(f'a ReXNet of stage depths {list(depths)} has {sum(depths)} blocks')
 
 
 def _block_units(has_exp, has_se):
@@ -60,19 +57,22 @@ def _block_units(has_exp, has_se):
     return units
 
 
-def module_map(layout, se_blocks, lite=False):
+def module_map(layout, se_blocks, depths, lite=False):
     """``[(foreign_module, our_module)]`` for every module that holds tensors.
 
     Args:
         layout (str): ``'authors'`` or ``'timm'``.
         se_blocks (set[int]): blocks that have SE.
+        depths (Sequence[int]): blocks per stage (16 blocks in 6 stages at
+            ``depth_mult`` 1.0; both foreign layouts number blocks in one sequence).
         lite (bool): ReXNet-lite classifier (authors' layout only).
     """
+    num_blocks = sum(depths)
     pairs = []
     stem = ('features.0', 'features.1') if layout == 'authors' else ('stem.conv', 'stem.bn')
     pairs += [(stem[0], 'backbone.conv1.conv'), (stem[1], 'backbone.conv1.bn')]
-    for i in range(NUM_BLOCKS):
-        ours = f'backbone.{block_prefix(i)}'
+    for i in range(num_blocks):
+        ours = f'backbone.{block_prefix(i, depths)}'
         for suffix, pos in _block_units(i > 0, i in se_blocks):
             theirs = f'features.{i}' if layout == 'timm' else f'features.{3 + i}.out.{pos}'
             if suffix != 'se':
@@ -83,14 +83,31 @@ def module_map(layout, se_blocks, lite=False):
             else:
                 pairs += [(f'{theirs}.{a}', f'{ours}.se.{b}') for a, b in _SE_PARTS]
     if layout == 'timm':
-        pairs += [(f'features.{NUM_BLOCKS}.conv', 'backbone.conv2.conv'),
-                  (f'features.{NUM_BLOCKS}.bn', 'backbone.conv2.bn'),
+        pairs += [(f'features.{num_blocks}.conv', 'backbone.conv2.conv'),
+                  (f'features.{num_blocks}.bn', 'backbone.conv2.bn'),
                   ('head.fc', 'head.fc')]
-    else:
-        pairs += [('features.19', 'backbone.conv2.conv'), ('features.20', 'backbone.conv2.bn')]
+    else:  # stem conv, BN, act, the blocks, then the head conv and its BN
+        pairs += [(f'features.{3 + num_blocks}', 'backbone.conv2.conv'),
+                  (f'features.{4 + num_blocks}', 'backbone.conv2.bn')]
         pairs += ([('output.0', 'head.layers.0.fc'), ('output.1', 'head.layers.0.norm'),
                    ('output.4', 'head.layers.1.fc')] if lite else [('output.1', 'head.fc')])
     return pairs
+
+
+def stage_depths_of(num_blocks):
+    """Blocks per stage of a ReXNet with ``num_blocks`` blocks in all (the stage
+    depths are ``ceil(n * depth_mult)``, each non-decreasing in ``depth_mult``, so the
+    total decides them), or a :class:`CheckpointError`."""
+    found = depth_mult_for(num_blocks)
+    if found is None:
+        raise CheckpointError(f'{num_blocks} ReXNet blocks: no depth_mult gives that many '
+                              f'(blocks per stage are ceil(n * depth_mult), n = 1, 2, 2, '
+                              f'3, 3, 5)')
+    return found[1]
+
+
+def _count(keys, pattern):
+    return len(_se_blocks_from_keys(keys, pattern))
 
 
 def _rename(state_dict, pairs, source):
@@ -123,7 +140,9 @@ class _AuthorsFormat:
     @staticmethod
     def convert(sd):
         se = {i - 3 for i in _se_blocks_from_keys(sd, r'features\.(\d+)\.out\.\d+\.fc\.')}
-        return _rename(sd, module_map('authors', se, lite='output.4.weight' in sd), 'authors')
+        depths = stage_depths_of(_count(sd, r'features\.(\d+)\.out\.\d+\.'))
+        return _rename(sd, module_map('authors', se, depths, lite='output.4.weight' in sd),
+                       'authors')
 
 
 class _TimmFormat:
@@ -137,7 +156,8 @@ class _TimmFormat:
     @staticmethod
     def convert(sd):
         se = _se_blocks_from_keys(sd, r'features\.(\d+)\.se\.')
-        return _rename(sd, module_map('timm', se), 'timm')
+        depths = stage_depths_of(_count(sd, r'features\.(\d+)\.conv_dw\.'))
+        return _rename(sd, module_map('timm', se, depths), 'timm')
 
 
 class _OwnFormat:
@@ -165,12 +185,14 @@ def to_layout(state_dict, layout):
     The inverse of the converters above; used to export checkpoints and by the
     tests. ``head.*`` is kept only if it is the layout's classifier.
     """
-    se = {_block_index(k) for k in state_dict if '.se.' in k and k.startswith('backbone.')}
+    depths = checkpoint_stage_depths(state_dict, 'backbone.')
+    se = {_block_index(k, depths) for k in state_dict
+          if '.se.' in k and k.startswith('backbone.')}
     lite = 'head.layers.1.fc.weight' in state_dict
     if layout == 'timm' and lite:
         raise CheckpointError('timm has no ReXNet-lite; export lite checkpoints with '
                               "layout='authors'")
-    pairs = [(ours, foreign) for foreign, ours in module_map(layout, se, lite)]
+    pairs = [(ours, foreign) for foreign, ours in module_map(layout, se, depths, lite)]
     lookup = dict(pairs)
     out = OrderedDict()
     for key, value in state_dict.items():
@@ -183,9 +205,19 @@ def to_layout(state_dict, layout):
     return out
 
 
-def _block_index(key):
+def _block_index(key, depths):
     stage, j = re.match(r'backbone\.layer(\d)\.(\d+)\.', key).groups()
-    return sum(STAGE_DEPTHS[:int(stage) - 1]) + int(j)
+    return sum(depths[:int(stage) - 1]) + int(j)
+
+
+def checkpoint_stage_depths(weights, prefix=''):
+    """Blocks per stage (6 stages) of our-layout tensors (keys under ``prefix``)."""
+    blocks = set()
+    for key in weights:
+        m = re.match(re.escape(prefix) + r'layer(\d)\.(\d+)\.conv_dw\.', key)
+        if m:
+            blocks.add((int(m.group(1)), int(m.group(2))))
+    return [sum(1 for s, _ in blocks if s == stage) for stage in range(1, 7)]
 
 
 # ------------------------------------------------------------------ which ReXNet a file holds
@@ -199,16 +231,71 @@ def checkpoint_block_channels(weights):
     return tuple(found[k] for k in sorted(found))
 
 
+def _width_candidates(arch, blocks, num_blocks):
+    """Widths worth trying for ``blocks`` (final widths): the published ones and those
+    near the estimates of the linear rule, above and below 1.0 (below 1.0 the rule keeps
+    the first block at 16)."""
+    setting = ARCH_SETTINGS[arch]
+    step = setting['final_ch'] / (num_blocks + setting['spread_offset'])
+    last, start = blocks[-1], setting['start_ch']
+    estimates = [last / (start + (num_blocks - 1) * step)]
+    if num_blocks > 1:
+        estimates.append((last - start) / ((num_blocks - 1) * step))
+    near = {round(e + k / 100, 2) for e in estimates for k in range(-6, 7)}
+    return list(PUBLISHED_WIDTHS[arch]) + sorted(w for w in near if w > 0)
+
+
+def rexnet_plan(weights):
+    """The :class:`ReXNet` arguments that build exactly the net whose backbone tensors
+    (our layout, no ``backbone.`` prefix) ``weights`` holds: ``widen_factor``, ``arch``
+    ('v1' with SE, 'lite' without) and ``depth_mult``, or, for a channel plan the linear
+    rule does not give at any width, ``arch`` as per-block widths."""
+    blocks = checkpoint_block_channels(weights)
+    depths = checkpoint_stage_depths(weights)
+    found = depth_mult_for(len(blocks))
+    if not blocks or found is None or found[1] != depths:
+        raise CheckpointError(f'ReXNet tensors with blocks per stage {depths}: not a '
+                              f'ReXNet stage plan (ceil(n * depth_mult), n = 1, 2, 2, 3, '
+                              f'3, 5)')
+    depth_mult = found[0]
+    arch = 'v1' if any('.se.' in k for k in weights) else 'lite'
+    plan = (int(weights['conv1.conv.weight'].shape[0]), list(blocks),
+            int(weights['conv2.conv.weight'].shape[0]))
+    for width in _width_candidates(arch, blocks, len(blocks)):
+        if rexnet_block_widths(width, arch, depth_mult) == plan:
+            return dict(widen_factor=width, arch=arch, depth_mult=depth_mult)
+    stem, widths, head = plan
+    return dict(widen_factor=1.0, depth_mult=depth_mult,
+                arch=dict(block_widths=widths, stem_ch=stem, head_ch=head,
+                          se=arch == 'v1', act_cfg=ARCH_SETTINGS[arch]['act_cfg']))
+
+
+def describe_plan(widen_factor=1.0, arch='v1', depth_mult=1.0):
+    """``ReXNet-1.3 (v1)``, ``ReXNet-1 (lite, depth_mult 0.67)`` or, for per-block
+    widths, ``a ReXNet of per-block widths [...]``."""
+    depth = f', depth_mult {depth_mult:g}' if depth_mult != 1 else ''
+    if isinstance(arch, dict):
+        if 'block_widths' in arch:
+            return (f'a ReXNet ({"SE" if arch["se"] else "no SE"}{depth}) of per-block widths '
+                    f'{list(arch["block_widths"])}')
+        return f'a ReXNet of the channel rule {arch} at width {widen_factor:g}{depth}'
+    return f'ReXNet-{widen_factor:g} ({arch}{depth})'
+
+
+def plan_kwargs(plan):
+    """``widen_factor=1.1, depth_mult=0.67``: the arguments of ``plan`` that differ from
+    ReXNet's defaults, as one writes them in a config."""
+    defaults = dict(widen_factor=1.0, arch='v1', depth_mult=1.0)
+    return ', '.join(f'{k}={v!r}' for k, v in plan.items() if defaults.get(k) != v) \
+        or 'widen_factor=1.0'
+
+
 def identify_rexnet(weights):
-    """Name the published ReXNet whose blocks ``weights`` (our layout) hold."""
-    block_channels = checkpoint_block_channels(weights)
-    for arch, widths in PUBLISHED_WIDTHS.items():
-        for w in widths:
-            if tuple(rexnet_block_widths(w, arch)[1]) == block_channels:
-                return f'ReXNet-{w:g} ({arch})'
-    has_se = any('.se.' in k for k in weights)
-    return (f'a ReXNet ({"v1" if has_se else "lite"}-like) with {len(block_channels)} '
-            f'blocks of widths {list(block_channels)}')
+    """Name the ReXNet whose blocks ``weights`` (our layout) hold."""
+    try:
+        return describe_plan(**rexnet_plan(weights))
+    except CheckpointError as exc:
+        return str(exc).split(':')[0]
 
 
 class ReXNetFamily(WeightsFamily):
@@ -217,13 +304,18 @@ class ReXNetFamily(WeightsFamily):
     def identify(self, weights):
         return identify_rexnet(weights)
 
-    def describe(self, model):
-        depth = f', depth_mult {model.depth_mult:g}' if model.depth_mult != 1 else ''
-        return f'ReXNet-{model.widen_factor:g} ({model.arch}{depth})'
+    def plan(self, weights):
+        return rexnet_plan(weights)
 
-    def hint(self, model):
-        return (f'set widen_factor/arch to the checkpoint\'s or use a checkpoint of '
-                f'{self.describe(model)}')
+    def describe(self, model):
+        return describe_plan(model.widen_factor, model.arch, model.depth_mult)
+
+    def hint(self, model, weights=None):
+        try:
+            build = f'build the backbone as ReXNet({plan_kwargs(rexnet_plan(weights))})'
+        except (CheckpointError, TypeError, KeyError):
+            build = "set widen_factor/arch/depth_mult to the checkpoint's"
+        return f'{build} or use a checkpoint of {self.describe(model)}'
 
 
 register_family(ReXNetFamily())

@@ -4,7 +4,7 @@
 # with pycls statistics, frozen stem + stage 1, frozen BN statistics, weight
 # decay 5e-5. mmdet reports 40.3 box / 36.6 mask AP for this recipe.
 #
-# ImageNet weights: checkpoints/regnetx_3.2gf_imagenet.pth (converted from the
+# ImageNet weights: rexnet_mm://regnetx-3.2gf (converted from the
 # pycls model zoo, docs/checkpoints.md; or --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 
@@ -24,7 +24,7 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/regnetx_3.2gf_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://regnetx-3.2gf')),
     neck=dict(in_channels=[96, 192, 432, 1008]))
 
 optim_wrapper = dict(

@@ -6,7 +6,7 @@
 # weights take RGB input with ImageNet mean/std: mmdet's default preprocessor.
 # Paper (ReXNet, COCO val2017): 38.9 box / 35.4 mask AP.
 #
-# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (docs/checkpoints.md;
+# ImageNet weights: rexnet_mm://rexnet-1.0 (docs/checkpoints.md;
 # train from scratch with --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 
@@ -22,5 +22,5 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://rexnet-1.0')),
     neck=dict(in_channels=[38, 61, 128, 185]))

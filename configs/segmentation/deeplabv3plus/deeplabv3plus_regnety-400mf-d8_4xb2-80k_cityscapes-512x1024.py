@@ -17,6 +17,6 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/regnety_400mf_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://regnety-400mf')),
     decode_head=dict(in_channels=440, c1_in_channels=48),
     auxiliary_head=dict(in_channels=208))

@@ -4,7 +4,7 @@
 # the decoder's low-level input), 2, 4 (128 ch: the auxiliary head) and 5 (185 ch: ASPP),
 # where MobileNetV2 gives 24, 32, 96, 320.
 #
-# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (docs/checkpoints.md; train from
+# ImageNet weights: rexnet_mm://rexnet-1.0 (docs/checkpoints.md; train from
 # scratch with --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024.py'
 
@@ -20,6 +20,6 @@ model = dict(
         out_indices=(1, 2, 4, 5),
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://rexnet-1.0')),
     decode_head=dict(in_channels=185, c1_in_channels=38),
     auxiliary_head=dict(in_channels=128))

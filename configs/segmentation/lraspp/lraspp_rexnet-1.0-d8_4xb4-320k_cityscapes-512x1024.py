@@ -5,7 +5,7 @@
 # stage 1 (38 ch) and the 1280-channel head conv, where MobileNetV3 gives 16, 24, 960.
 # ReXNet's ImageNet weights take RGB with ImageNet mean/std: the base preprocessor.
 #
-# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (docs/checkpoints.md; train from
+# ImageNet weights: rexnet_mm://rexnet-1.0 (docs/checkpoints.md; train from
 # scratch with --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmseg::mobilenet_v3/mobilenet-v3-d8_lraspp_4xb4-320k_cityscapes-512x1024.py'
 
@@ -21,5 +21,5 @@ model = dict(
         out_indices=(0, 1, 6),
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://rexnet-1.0')),
     decode_head=dict(in_channels=(16, 38, 1280)))

@@ -1,7 +1,7 @@
 # Semantic FPN, ADE20K 512x512, 160k iterations, RegNetY-1.6GF backbone (pycls
 # ImageNet weights). pycls weights were trained on BGR input with pycls' statistics,
 # so the preprocessor keeps BGR (docs/checkpoints.md).
-# ImageNet weights: checkpoints/regnety_1.6gf_imagenet.pth (docs/checkpoints.md).
+# ImageNet weights: rexnet_mm://regnety-1.6gf (docs/checkpoints.md).
 _base_ = './fpn_rexnet-1.0_4xb4-160k_ade20k-512x512.py'
 
 model = dict(
@@ -14,5 +14,5 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/regnety_1.6gf_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://regnety-1.6gf')),
     neck=dict(in_channels=[48, 120, 336, 888]))

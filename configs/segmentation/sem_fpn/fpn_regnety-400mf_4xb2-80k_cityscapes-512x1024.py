@@ -12,5 +12,5 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/regnety_400mf_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://regnety-400mf')),
     neck=dict(in_channels=[48, 104, 208, 440]))

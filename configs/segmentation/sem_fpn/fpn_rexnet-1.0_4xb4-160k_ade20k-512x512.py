@@ -5,7 +5,7 @@
 # ReXNet's ImageNet weights take RGB input with ImageNet mean/std, which is the
 # base config's preprocessor.
 #
-# ImageNet weights: checkpoints/rexnet_1.0_imagenet.pth (docs/checkpoints.md;
+# ImageNet weights: rexnet_mm://rexnet-1.0 (docs/checkpoints.md;
 # train from scratch with --cfg-options model.backbone.init_cfg=None).
 _base_ = 'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'
 
@@ -21,5 +21,5 @@ model = dict(
         out_indices=(1, 2, 4, 5),
         norm_cfg=norm_cfg,
         init_cfg=dict(
-            type='Pretrained', checkpoint='checkpoints/rexnet_1.0_imagenet.pth')),
+            type='Pretrained', checkpoint='rexnet_mm://rexnet-1.0')),
     neck=dict(in_channels=[38, 61, 128, 185]))

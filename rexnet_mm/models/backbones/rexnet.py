@@ -105,6 +105,22 @@ def stage_depths(depth_mult=1.0):
     return [math.ceil(n * depth_mult) for _, n, _, _ in STAGE_SETTINGS]
 
 
+def depth_mult_for(num_blocks, max_mult=4.0):
+    """``(depth_mult, stage depths)`` of a ``depth_mult`` that gives ``num_blocks`` blocks
+    in all (1.0 where it does, else the smallest two-decimal one), or None. Each stage
+    depth is non-decreasing in ``depth_mult``, so the total fixes every stage's depth and
+    every ``depth_mult`` that gives it builds the same net."""
+    if sum(stage_depths(1.0)) == num_blocks:
+        return 1.0, stage_depths(1.0)
+    for step in range(1, int(max_mult * 100) + 1):
+        depths = stage_depths(step / 100)
+        if sum(depths) == num_blocks:
+            return step / 100, depths
+        if sum(depths) > num_blocks:
+            return None
+    return None
+
+
 def _width(value, widen_factor, divisor):
     value = round(value * widen_factor)
     return make_divisible(value, divisor) if divisor else value

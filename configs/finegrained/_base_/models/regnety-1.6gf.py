@@ -1,13 +1,13 @@
 # RegNetY-1.6GF (pycls parameterisation, rexnet_mm's PyclsRegNet) + a fresh
-# linear classifier. The backbone loads an ImageNet checkpoint in any layout the
-# rexnet_mm converters accept (pycls RegNetY-1.6GF_dds_8gpu.pyth, timm's
-# regnety_016, mmdet/mmpretrain style); the classifier is not loaded.
+# linear classifier. The backbone starts from the zoo's rexnet_mm://regnety-1.6gf
+# (the pycls weights; a local file in any layout the converters accept works too);
+# the classifier is not loaded.
 model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='PyclsRegNet', arch='regnety_1.6gf', out_indices=(3, ),
         init_cfg=dict(type='Pretrained',
-                      checkpoint='checkpoints/RegNetY-1.6GF_dds_8gpu.pyth')),
+                      checkpoint='rexnet_mm://regnety-1.6gf')),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -1,14 +1,13 @@
 # ReXNet-1.0 ImageNet classifier body + a fresh linear classifier for transfer.
-# The backbone is loaded from an ImageNet checkpoint in any layout the
-# rexnet_mm converters accept (the authors' rexnetv1_1.0x.pth, timm's
-# rexnet_100, or a rexnet_mm file); the classifier is not loaded and starts
-# from init_cfg below. head.num_classes is set per dataset.
+# The backbone starts from the zoo's ImageNet weights (rexnet_mm://rexnet-1.0,
+# fetched and converted on first use; a local file in any layout the converters
+# accept works too); the classifier is not loaded and starts from init_cfg below. head.num_classes is set per dataset.
 model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='ReXNet', widen_factor=1.0, arch='v1', out_indices=(6, ),
         init_cfg=dict(type='Pretrained',
-                      checkpoint='checkpoints/rexnetv1_1.0x.pth')),
+                      checkpoint='rexnet_mm://rexnet-1.0')),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -1,0 +1,9 @@
+#!/usr/bin/env python
+"""Fetch ImageNet weights by name into the cache (for offline use), or list the zoo.
+
+The command line lives in the package: ``python -m rexnet_mm.tools.fetch_weights --help``.
+"""
+from rexnet_mm.tools.fetch_weights import main
+
+if __name__ == '__main__':
+    main()
