@@ -313,3 +313,20 @@ def test_unknown_name_suggests_the_spelling():
     with pytest.raises(CheckpointError) as exc:
         fetch('rexnet_mm://rexnet_1.0')
     assert 'did you mean rexnet-1.0' in str(exc.value)
+
+
+def test_mmpretrain_get_model_pretrained_true_fetches_by_name(sources):
+    """Our ImageNet classifiers' metafile Weights are zoo names: mmpretrain's
+    get_model(name, pretrained=True) loads them through mmengine's CheckpointLoader
+    (scheme rexnet_mm://), classifier included: timm's logits. ReXNet-lite has no
+    public weights: one line says so."""
+    import mmpretrain
+    ref = randomize_(timm_rexnet(1.0), seed=1).eval()
+    sources.add_hub_file('timm/rexnet_100.nav_in1k', 'model.safetensors', _safetensors(ref))
+    model = mmpretrain.get_model('rexnet-1.0_4xb128_in1k', pretrained=True).eval()
+    x = random_image(64, seed=3)
+    logits, _ = timm_rexnet_outputs(ref, x)
+    with torch.no_grad():
+        assert rel_diff(model(x, mode='tensor'), logits) < RTOL
+    with pytest.raises(WeightsUnavailable, match='no public download of rexnet_mm://rexnet-lite-1.0'):
+        mmpretrain.get_model('rexnet-lite-1.0_4xb128_in1k', pretrained=True)

@@ -5,8 +5,10 @@ Every entry names its config and, under ``Metadata``, the parameters and FLOPs m
 by :func:`rexnet_mm.analysis.complexity.config_complexity` (detectors, segmentors) or at
 224x224 (classifiers). ``Results`` hold only other people's published numbers, each
 marked by ``Source`` (the ReXNet paper, the authors' released weights, mmdet's model zoo):
-rexnet_mm has no GPU to train on COCO, ADE20K, Cityscapes or ImageNet. There are no
-``Weights``: no trained file of these configs exists yet.
+rexnet_mm has no GPU to train on COCO, ADE20K, Cityscapes or ImageNet. The ImageNet
+classifiers' ``Weights`` are the zoo's (``rexnet_mm://NAME``, fetched by
+:mod:`rexnet_mm.weights.download`, so ``mmpretrain.get_model(name, pretrained=True)``
+loads them); no trained file of the other configs exists yet.
 """
 import glob
 import os.path as osp
@@ -125,6 +127,11 @@ def entry(path, config_root, params, flops, input_size):
             'Architecture': [backbone]}
     item = {'Name': stem, 'In Collection': FOLDERS[folder], 'Config': rel, 'Metadata': meta,
             'Paper': PAPERS[family], 'README': f'configs/{folder}/README.md'}
+    if folder == 'classification':  # ImageNet classifiers: the zoo's weights
+        from ..weights.zoo import SCHEME, name_for
+        zoo_name = name_for(cfg.model.backbone)
+        if zoo_name:
+            item['Weights'] = SCHEME + zoo_name
     results = PUBLISHED.get(stem)
     if results:
         item['Results'] = [dict(Task=t, Dataset=d, Metrics=m, Source=f'published: {s}; '

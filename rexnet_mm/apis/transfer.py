@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..fixes import default_scope
-from ..weights import (CheckpointError, convert_state_dict, load_backbone_weights,
+from ..weights import (CheckpointError, convert_state_dict, is_remote, load_backbone_weights,
                        read_state_dict)
 from .config import ConfigError, config_dir, load_config, set_default_dataloader_cfg
 from .finegrained_layouts import check_layout
@@ -146,10 +146,11 @@ def build_config(opts):
         cfg.load_from = opts.eval_only
     elif opts.scratch:
         cfg.model.backbone.init_cfg = None  # the backbone's own random init
-    else:
-        check_checkpoint(opts.checkpoint, ARCHS[arch][1], cfg.model.backbone)
-        cfg.model.backbone.init_cfg = dict(type='Pretrained',
-                                           checkpoint=osp.abspath(opts.checkpoint))
+    else:  # --checkpoint, or the ImageNet weights the recipe names (fetched by name)
+        ckpt = opts.checkpoint or cfg.model.backbone.init_cfg['checkpoint']
+        ckpt = ckpt if is_remote(ckpt) else osp.abspath(ckpt)
+        check_checkpoint(ckpt, ARCHS[arch][1], cfg.model.backbone)
+        cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=ckpt)
     if opts.cfg_options:
         cfg.merge_from_dict(opts.cfg_options)
     set_default_dataloader_cfg(cfg, _LOADERS)

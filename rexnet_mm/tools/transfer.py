@@ -1,6 +1,6 @@
 """Fine-tune an ImageNet checkpoint on a fine-grained dataset, then evaluate it.
 
-    python tools/transfer.py DATASET --arch ARCH --checkpoint PATH --data-root DIR
+    python tools/transfer.py DATASET --arch ARCH [--checkpoint PATH] --data-root DIR
                              [--work-dir DIR] [--epochs N] [--batch-size N] [--lr LR]
                              [--seed N] [--cfg-options KEY=VALUE ...]
     python tools/transfer.py DATASET --arch ARCH --scratch --data-root DIR ...
@@ -25,8 +25,10 @@ def parse_args(argv=None):
     parser.add_argument('dataset', choices=list(DATASET_CONFIGS))
     parser.add_argument('--arch', default='rexnet_1.0',
                         help=f'one of {", ".join(ARCHS)} (default rexnet_1.0)')
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument('--checkpoint', help='ImageNet checkpoint (any supported layout)')
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument('--checkpoint', help='ImageNet checkpoint (any supported layout, a '
+                        'zoo name rexnet_mm://NAME, hf-hub:REPO or a URL); default: the '
+                        'ImageNet weights the recipe names, fetched on first use')
     source.add_argument('--scratch', action='store_true',
                         help='random initialisation instead of a checkpoint (baseline)')
     source.add_argument('--eval-only', metavar='CKPT',

@@ -6,18 +6,21 @@ and ``head.*`` for the classifier, so one converted file serves the ImageNet
 classifier, ``init_cfg=dict(type='Pretrained', ...)`` of a detector or segmentor
 backbone, and fine-tuning. Each family module (:mod:`.rexnet`, :mod:`.regnet`)
 registers its formats and a :class:`~.base.WeightsFamily`; importing this package
-registers :func:`load_backbone_weights` as the backbones' ``Pretrained`` loader.
+registers :func:`load_backbone_weights` as the backbones' ``Pretrained`` loader and
+:func:`~.download.fetch` as the resolver of weights named by zoo name, hub id or URL
+(:mod:`.zoo`), also for mmengine's ``CheckpointLoader`` (scheme ``rexnet_mm://``).
 """
 from ..models.backbones.base import register_pretrained_loader
 from .base import (FAMILIES, FORMATS, CheckpointError, WeightsFamily, convert_state_dict,
                    detect_format, family_of, load_backbone_weights, read_state_dict,
-                   register_family, register_format, save_checkpoint)
+                   register_family, register_format, register_resolver, save_checkpoint)
 from . import regnet, rexnet  # noqa: F401,E402  (register the two families)
 from .export import convert_file, export_state_dict  # noqa: E402
 from .download import WeightsUnavailable, cache_root, fetch  # noqa: E402
 from .zoo import SCHEME, ZOO, is_remote  # noqa: E402
 
 register_pretrained_loader(load_backbone_weights)
+register_resolver(fetch)
 
 
 def _load_by_name(filename, map_location=None, logger=None):

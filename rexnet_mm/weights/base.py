@@ -36,18 +36,28 @@ def register_format(fmt):
     return fmt
 
 
+_RESOLVER = []
+
+
+def register_resolver(resolve):
+    """Set ``resolve(spec) -> local path``, through which :func:`read_state_dict` reads
+    names that are not local paths (``rexnet_mm://NAME``, hub ids, URLs):
+    :mod:`.download` registers its ``fetch`` when :mod:`rexnet_mm.weights` is imported."""
+    _RESOLVER[:] = [resolve]
+    return resolve
+
+
 def read_state_dict(path):
     """Read a checkpoint file and return its flat ``{name: tensor}`` dict.
 
-    Unwraps the containers used by mmengine (``state_dict``), pycls
+    ``path`` may also name weights (``rexnet_mm://rexnet-1.0``, ``hf-hub:...``, a URL):
+    they are fetched and converted first (:mod:`.download`). Reads torch files and
+    safetensors. Unwraps the containers used by mmengine (``state_dict``), pycls
     (``model_state``) and others, and strips a DataParallel ``module.`` prefix.
     Loading stays weights-only: a file that needs arbitrary code to unpickle is
     refused.
     """
-    from .zoo import is_remote
-    if is_remote(path):
-        from .download import fetch
-        path = fetch(path)
+    path = _RESOLVER[0](path) if _RESOLVER else path
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'checkpoint {path!r} does not exist: name the weights instead '

@@ -121,3 +121,13 @@ def entry(name):
     hint = f'did you mean {" or ".join(near)}? ' if near else ''
     raise UnknownWeights(f'no ImageNet weights named {name!r} in the rexnet_mm zoo: {hint}'
                          f'`python tools/fetch_weights.py --list` lists them all')
+
+
+def name_for(backbone):
+    """The zoo name whose weights fit a backbone config (``type``, ``widen_factor``,
+    ``arch``), or None."""
+    for name, (fits, _) in ZOO.items():
+        if all(backbone.get(k, v if k == 'arch' and v == 'v1' else None) == v
+               for k, v in fits.items()):
+            return name
+    return None
