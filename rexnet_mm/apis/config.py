@@ -1,11 +1,13 @@
 """Configs: where ours are, reading one with ``--cfg-options``, which toolbox it serves."""
 import os.path as osp
 
+from ..errors import UserError
+
 #: The toolboxes whose configs the tools serve, by ``default_scope``.
 TOOLBOXES = ('mmdet', 'mmseg', 'mmpretrain')
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config or a command-line option that cannot work; the message names the fix."""
 
 

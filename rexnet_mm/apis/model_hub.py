@@ -4,6 +4,7 @@
 rexnet_mm's names (registered on ``import rexnet_mm``)."""
 import os.path as osp
 
+from ..errors import MissingFileError
 from ..utils import rebind
 from .config import config_dir
 
@@ -69,7 +70,7 @@ def guard_get_model():
     def get_model(model, pretrained=False, *args, **kwargs):
         if (isinstance(model, str) and model.lower() in ours and isinstance(pretrained, str)
                 and '://' not in pretrained and not osp.isfile(pretrained)):
-            raise FileNotFoundError(missing_weights_message(model, pretrained))
+            raise MissingFileError(missing_weights_message(model, pretrained))
         return original(model, pretrained, *args, **kwargs)
 
     get_model._rexnet_mm_guard = True

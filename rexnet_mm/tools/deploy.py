@@ -10,14 +10,16 @@ generated shapes image) and, with ``--dynamic``, again on a batch of 2 at anothe
 the command fails (exit status 1) if it does not hold. docs/deploy.md has the outputs.
 """
 import argparse
+import sys
 
-from . import one_line_errors
+from . import add_debug_flag, config_arg, console, one_line_errors, prog
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Export to ONNX (BN folded) and check parity under ONNX Runtime.')
-    parser.add_argument('config', help='config file path')
+    config_arg(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
@@ -33,7 +35,7 @@ def parse_args(argv=None):
                         'statically quantized by ONNX Runtime, calibrated on images of DIR')
     parser.add_argument('--calib-images', type=int, default=300,
                         help='how many images of --int8 DIR calibrate (default 300)')
-    return parser.parse_args(argv)
+    return add_debug_flag(parser).parse_args(argv)
 
 
 @one_line_errors
@@ -62,5 +64,7 @@ def main(argv=None):
     return result
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

@@ -18,13 +18,15 @@ from collections import OrderedDict
 
 import torch
 
+from ..errors import MissingFileError, UserError
+
 FORMATS = OrderedDict()
 
 #: Keys under which checkpoints of various tools keep their state dict.
 _WRAPPER_KEYS = ('state_dict', 'model_state', 'model', 'module', 'state_dict_ema')
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used; the message says what to do."""
 
 
@@ -45,7 +47,7 @@ def read_state_dict(path):
     refused.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'checkpoint {path!r} does not exist: download it or convert one with '
             f'tools/convert_checkpoint.py (see README, "Checkpoints")')
     try:
