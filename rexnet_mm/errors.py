@@ -10,6 +10,7 @@ behind a one-line error as well.
 """
 import functools
 import os
+import os.path as osp
 import re
 import sys
 import traceback
@@ -50,6 +51,18 @@ def add_debug_flag(parser):
                         help=f'show the full traceback behind a one-line error (or set '
                              f'{DEBUG_ENV}=1)')
     return parser
+
+
+def prog(spec):
+    """argparse's ``prog`` for the command module of ``spec`` (its ``__spec__``):
+    ``python -m rexnet_mm.tools.X`` when started that way, else argparse's default
+    (the script's name: ``train.py`` for tools/train.py, ``rexnet-mm-train``)."""
+    try:
+        if spec is not None and sys.argv and osp.samefile(sys.argv[0], spec.origin):
+            return f'python -m {spec.name}'
+    except (OSError, TypeError):
+        pass
+    return None
 
 
 def _recognised(exc, argv):

@@ -35,7 +35,7 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from ..errors import InvalidValueError, add_debug_flag, one_line_errors
+from ..errors import InvalidValueError, add_debug_flag, one_line_errors, prog
 from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 
@@ -337,6 +337,7 @@ def read_cub_classes(root):
 @one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Generate the embedded fine-grained (CUB layout) or shapes '
                     '(CustomDataset layout) dataset.')
     parser.add_argument('out', help='output directory (new or empty)')

@@ -29,7 +29,7 @@ import os.path as osp
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..errors import InvalidValueError, add_debug_flag, one_line_errors
+from ..errors import InvalidValueError, add_debug_flag, one_line_errors, prog
 from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 
@@ -253,6 +253,7 @@ def generate(out, num_train=2000, num_val=200, size=128, seed=0, max_objects=4,
 @one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Generate the embedded COCO-format shapes dataset '
                     '(boxes + instance masks, train/val).')
     parser.add_argument('--out', required=True, help='output directory (new or empty)')

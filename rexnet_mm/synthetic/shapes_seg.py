@@ -24,7 +24,7 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from ..errors import InvalidValueError, add_debug_flag, one_line_errors
+from ..errors import InvalidValueError, add_debug_flag, one_line_errors, prog
 from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 from .shapes_coco import BACKGROUNDS, CLASSES as SHAPES, PALETTE as SHAPE_PALETTE
@@ -100,6 +100,7 @@ def generate(out, num_train=1500, num_val=200, size=96, seed=0, max_objects=5,
 @one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Generate the embedded semantic-segmentation shapes dataset '
                     '(mmseg layout: img_dir/, ann_dir/).')
     parser.add_argument('--out', required=True, help='output directory (new or empty)')

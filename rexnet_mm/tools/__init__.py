@@ -5,25 +5,10 @@ end the command with one line, ``error: ...``, and exit status 1 (``--debug`` or
 ``REXNET_MM_DEBUG=1`` print the traceback too); anything else keeps its traceback. ``cli``
 is each module's console entry point: exit status 0 on success, 1 on a handled error, 2 on
 a usage error, however the command is started."""
-import os.path as osp
-import sys
-
-from ..errors import UserError, add_debug_flag, console, one_line_errors  # noqa: F401
+from ..errors import UserError, add_debug_flag, console, one_line_errors, prog  # noqa: F401
 
 #: What the tools end in one line: the errors whose message names the fix.
 USER_ERRORS = (UserError, )
-
-
-def prog(spec):
-    """argparse's ``prog`` for the tool module of ``spec`` (its ``__spec__``):
-    ``python -m rexnet_mm.tools.X`` when started that way, else argparse's default
-    (the script's name: ``train.py`` for tools/train.py, ``rexnet-mm-train``)."""
-    try:
-        if spec is not None and sys.argv and osp.samefile(sys.argv[0], spec.origin):
-            return f'python -m {spec.name}'
-    except (OSError, TypeError):
-        pass
-    return None
 
 
 def dict_action():
