@@ -22,7 +22,7 @@ PACKAGE = Path(rexnet_mm.__file__).parent
 
 #: Layer of each top-level part of the package; a module may import only modules of
 #: its own or a lower layer.
-LAYERS = {'registry': 0, 'fixes': 0, 'utils': 0, 'models': 1, 'weights': 2, 'synthetic': 2,
+LAYERS = {'registry': 0, 'fixes': 0, 'utils': 0, 'errors': 0, 'models': 1, 'weights': 2, 'synthetic': 2,
           'analysis': 3, 'apis': 3, 'tools': 4}
 
 

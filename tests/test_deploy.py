@@ -208,3 +208,74 @@ def test_profile_ops_names_where_the_time_goes(capsys):
     # are matrix products
     assert ops['Conv'][1] + ops.get('FusedConv', (0, 0))[1] == 49
     assert ops['Gemm'][1] == 27 and 'BatchNormalization' not in ops
+
+
+def test_onnx_predictor_equals_det_inferencer_in_the_original_frame(tmp_path, capsys, caplog):
+    """The exported file run from one's own code (rexnet_mm.apis.onnx_predictor, which
+    reads the file's metadata) gives what mmdet's DetInferencer gives on the original
+    image: a real photograph (matplotlib's sample grace_hopper.jpg, 600 x 512) and
+    generated images of other sizes and aspect ratios."""
+    import json
+
+    import mmcv
+    import numpy as np
+    import onnx
+    from matplotlib import cbook
+    from mmdet.apis import DetInferencer
+    from torchvision.ops import box_iou
+
+    from rexnet_mm.apis.deploy import BOX_IOU, DET_SCORE_ATOL
+    from rexnet_mm.apis.onnx_predictor import OnnxPredictor
+    from rexnet_mm.synthetic.shapes_coco import CLASSES, render_image
+
+    classes = list(CLASSES)
+    model, _, _ = build_random_model(DET)
+    randomize_(model, seed=0)
+    ckpt = str(tmp_path / 'det.pth')
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'dataset_meta': {'classes': classes}}}, ckpt)
+    out = str(tmp_path / 'det.onnx')
+    calib = tmp_path / 'calib'
+    for i in range(2):
+        mmcv.imwrite(render_image(np.random.default_rng(i), size=96)[0], str(calib / f'{i}.png'))
+    with caplog.at_level('INFO'):
+        deploy([DET, ckpt, '--out', out, '--int8', str(calib), '--calib-images', '2'])
+    # ONNX Runtime's quantizer advice (root logger) that a user cannot act on is dropped
+    assert not [r for r in caplog.records if r.levelname == 'WARNING'], caplog.records
+    printed = capsys.readouterr().out
+    assert 'input: image, float32 1 x 3 x 128 x 128' in printed and 'BGR 0-255' in printed
+    assert 'score_thr 0.02' in printed and 'classes (4): circle, square' in printed
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert json.loads(meta['classes']) == classes and json.loads(meta['input_size']) == [
+        128, 128] and json.loads(meta['score_thr']) == 0.02 and meta['color_order'] == 'BGR'
+
+    photo = mmcv.imread(str(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)))
+    rng = np.random.default_rng(5)
+    images = {'photo': photo,
+              'shapes 96x200': mmcv.imresize(render_image(rng, size=160)[0], (200, 96)),
+              'noise 300x140': (rng.random((140, 300, 3)) * 255).astype(np.uint8)}
+    predictor = OnnxPredictor(out)
+    inferencer = DetInferencer(model=DET, weights=ckpt, device='cpu', show_progress=False)
+    for name, img in images.items():
+        ours = predictor(img)
+        ref = inferencer(img, return_datasamples=True)['predictions'][0].pred_instances
+        boxes, scores, labels = ref.bboxes, ref.scores, ref.labels
+        k = min(len(scores), 10)
+        assert k == 10 and len(ours['scores']) == len(scores), name
+        # each of DetInferencer's top 10 matched to our detection of the same label with
+        # the best IoU (ties of equal scores come in either order), with the export's own
+        # parity bounds (apis.deploy: IoU 0.99, scores within 1e-3; float32 rounding of
+        # the same computation is 1e-6 of that)
+        ob, os_, ol = (torch.from_numpy(np.asarray(v)) for v in
+                       (ours['bboxes'], ours['scores'], ours['labels']))
+        iou = box_iou(boxes[:k], ob) * (labels[:k, None] == ol[None])
+        best, match = iou.max(1)
+        assert best.min() >= BOX_IOU, (name, best)
+        assert (os_[match] - scores[:k]).abs().max() <= DET_SCORE_ATOL, name
+        assert [ours['label_names'][i] for i in match.tolist()] == [
+            classes[i] for i in labels[:k].tolist()]
+        h0, w0 = img.shape[:2]
+        # in the original frame: boxes reach past the 128 px input where the image is larger
+        assert ob[:, 2].max() <= w0 + 1e-3 and ob[:, 3].max() <= h0 + 1e-3
+        if w0 > 128:
+            assert ob[:, 2].max() > 128, name

@@ -30,6 +30,15 @@ def test_our_classifiers_are_in_mmpretrains_model_hub():
     names = mmpretrain.list_models('*rexnet*')
     assert {'rexnet-1.0_4xb128_in1k', 'rexnet-lite-1.0_4xb128_in1k',
             'rexnet-1.0_cub'} <= set(names)
+    # the test and demo stand-ins (embedded generated data) are not listed beside them,
+    # though their configs are shipped and their metafile entries are there
+    standins = ('standin_rexnet-1.0_shapes-pretrain', 'rexnet-1.0_synthetic-birds',
+                'rexnet-1.5_synthetic-birds', 'regnety-1.6gf_synthetic-birds')
+    assert not set(standins) & set(mmpretrain.list_models('*'))
+    metafile = open(osp.join(rexnet_mm.apis.config.config_dir(), 'finegrained',
+                             'metafile.yml')).read()
+    for name in standins:
+        assert f'- Name: {name}' in metafile and rexnet_mm.get_config_path(name)
     assert 'regnety-1.6gf_cub' in mmpretrain.list_models('regnety*')
     # mmpretrain's own models are still there
     assert 'resnet18_8xb32_in1k' in mmpretrain.list_models('resnet18*')

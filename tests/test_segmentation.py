@@ -187,5 +187,5 @@ def test_missing_dataset_folder_is_one_line(name, expected, tmp_path, monkeypatc
         train_tool.main([str(SEG / name), '--work-dir', str(tmp_path / 'wd'),
                          '--cfg-options', 'model.backbone.init_cfg=None'])
     msg = str(exc.value.code)
-    assert '\n' not in msg and expected in msg and 'data_root=DIR/' in msg, msg
+    assert '\n' not in msg and expected in msg and '--data-root DIR' in msg, msg
     assert not (tmp_path / 'wd').exists() or not list((tmp_path / 'wd').rglob('*.pth'))

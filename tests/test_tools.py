@@ -290,3 +290,139 @@ def test_same_train_script_serves_mmpretrain_and_mmseg(tmp_path):
         runner = train.main([str(cfg), '--work-dir', str(tmp_path / f'wd_{name}')])
         assert runner.iter == (2 if name == 'cls' else 1)
         assert type(runner.model.backbone).__module__.startswith('rexnet_mm.')
+
+
+# --------------------------------------------------------------------------- command contract
+
+def test_exit_status_is_the_same_however_a_command_is_started(val_data, tmp_path):
+    """0 on success (no returned value printed), 1 on a handled error (one line), for
+    ``python -m rexnet_mm.tools.X`` and ``python tools/X.py`` (the console scripts:
+    tests/test_wheel.py). Run side by side: each pays a full import."""
+    ann = osp.join(val_data, 'annotations', 'instances_val.json')
+    boxes, _ = _perfect_results(ann)
+    res = str(tmp_path / 'r.bbox.json')
+    with open(res, 'w') as f:
+        json.dump(boxes, f)
+    script, module = [PY, osp.join(ROOT, 'tools', 'coco_eval.py')], [
+        PY, '-m', 'rexnet_mm.tools.coco_eval']
+    cases = {'script ok': (script + [ann, '--bbox', res], 0),
+             'module error': (module + [ann, '--bbox', str(tmp_path / 'none.json')], 1)}
+    env = dict(os.environ, PYTHONPATH=ROOT)  # this checkout, not an installed copy
+    procs = {name: subprocess.Popen(cmd, cwd=str(tmp_path), env=env, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for name, (cmd, _) in cases.items()}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == cases[name][1], (name, out[-2000:], err[-2000:])
+        assert "{'bbox'" not in err and 'Traceback' not in err, (name, err)
+        if name.endswith('ok'):
+            assert 'bbox: AP=1.000' in out, out
+        else:
+            assert err.strip().splitlines()[-1].startswith("error: results file "), err
+
+
+def test_usage_errors_exit_2_and_name_the_command_as_started(monkeypatch, capsys):
+    """``python -m rexnet_mm.tools.train --help`` said ``usage: train.py``."""
+    train = import_module('rexnet_mm.tools.train')
+    for argv0, prog in ((train.__file__, 'python -m rexnet_mm.tools.train'),
+                        (osp.join(ROOT, 'tools', 'train.py'), 'train.py'),
+                        ('/venv/bin/rexnet-mm-train', 'rexnet-mm-train')):
+        monkeypatch.setattr(sys, 'argv', [argv0])
+        with pytest.raises(SystemExit) as exc:
+            train.cli([])
+        assert exc.value.code == 2
+        assert capsys.readouterr().err.startswith(f'usage: {prog} '), prog
+
+
+def test_only_our_errors_are_one_line_and_debug_shows_the_traceback(val_data, tmp_path,
+                                                                   monkeypatch, capsys):
+    import rexnet_mm.apis.evaluation as evaluation
+    coco_eval = import_module('rexnet_mm.tools.coco_eval')
+    ann = osp.join(val_data, 'annotations', 'instances_val.json')
+    missing = str(tmp_path / 'missing.json')
+    for debug_env, flag in ((None, []), ('1', []), (None, ['--debug'])):
+        if debug_env:
+            monkeypatch.setenv('REXNET_MM_DEBUG', debug_env)
+        else:
+            monkeypatch.delenv('REXNET_MM_DEBUG', raising=False)
+        with pytest.raises(SystemExit) as exc:
+            coco_eval.main([ann, '--bbox', missing] + flag)
+        assert str(exc.value.code) == f'error: results file {missing!r} does not exist'
+        err = capsys.readouterr().err
+        shown = bool(debug_env or flag)
+        assert ('Traceback' in err and 'MissingFileError' in err) == shown, err
+    monkeypatch.delenv('REXNET_MM_DEBUG', raising=False)
+
+    # a FileNotFoundError from code that is not ours (here: evaluate replaced by one that
+    # fails on an internal file) is a defect: its traceback stays
+    def broken(*args, **kwargs):
+        raise FileNotFoundError(2, 'No such file or directory', '/internal/cache.bin')
+    monkeypatch.setattr(evaluation, 'evaluate', broken)
+    with pytest.raises(FileNotFoundError):
+        coco_eval.main([ann, '--bbox', missing])
+
+    # ... unless it names a file the user gave on the command line
+    def user_file(*args, **kwargs):
+        raise FileNotFoundError(2, 'No such file or directory', missing)
+    monkeypatch.setattr(evaluation, 'evaluate', user_file)
+    with pytest.raises(SystemExit, match=r"^error: '.*missing.json' does not exist"):
+        coco_eval.main([ann, '--bbox', missing])
+
+
+@pytest.mark.parametrize('option,expected', [
+    ('train_dataloader.batch_size=abc',
+     "train_dataloader.batch_size='abc': expected a positive integer (the config has 8)"),
+    ('train_dataloader.batch_size=0', 'batch_size=0: expected a positive integer'),
+    ('train_cfg.max_epochs=1.5', 'max_epochs=1.5: expected a positive integer'),
+    ('optim_wrapper.optimizer.lr=fast', "lr='fast': expected a number (the config has 0.002)"),
+    ('model.backbone.out_indices=4', 'out_indices=4: expected a list'),
+    ('train_dataloader.persistent_workers=yes',
+     "persistent_workers='yes': expected true or false")])
+def test_cfg_options_are_checked_before_anything_is_built_or_written(option, expected,
+                                                                     tmp_path, monkeypatch):
+    """Without the check, mmengine builds the Runner (a timestamped folder and the dumped
+    config in the work dir) and fails with a traceback at the dataloader or later."""
+    monkeypatch.chdir(tmp_path)
+    train = import_module('rexnet_mm.tools.train')
+    with pytest.raises(SystemExit) as exc:
+        train.main(['ssdlite_rexnet_shapes', '--work-dir', str(tmp_path / 'wd'),
+                    '--cfg-options', 'randomness.seed=1', option])
+    msg = str(exc.value.code)
+    assert msg.startswith('error: --cfg-options ') and '\n' not in msg, msg
+    assert expected in msg, msg
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_shipped_config_by_name_and_one_data_root(val_data, tmp_path, monkeypatch):
+    """Outside the checkout (the config's data/shapes_coco_v3/ is not there): the name
+    finds the shipped config, and --data-root (or a data_root option, or data_root set in
+    a user's config over ours) moves every dataset and the evaluators' annotation file."""
+    from rexnet_mm.apis.checks import check_coco, check_data
+    from rexnet_mm.apis.config import ConfigError, load_config
+    monkeypatch.chdir(tmp_path)
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    root = val_data + '/'
+    user = tmp_path / 'mine.py'
+    user.write_text(f"_base_ = {rexnet_mm.get_config_path('ssdlite_rexnet_shapes')!r}\n"
+                    f"data_root = {root!r}\n")
+    for cfg in (load_config('ssdlite_rexnet_shapes', data_root=val_data),
+                load_config('detection/demo/ssdlite_rexnet_shapes.py', {'data_root': root}),
+                load_config(str(user))):
+        assert {cfg[k].dataset.data_root for k in loaders} == {root}
+        for k in ('val_evaluator', 'test_evaluator'):
+            assert cfg[k].ann_file == root + 'annotations/instances_val.json'
+        check_data(cfg, loaders)
+        check_coco(cfg, loaders)
+    assert load_config('ssdlite_rexnet_shapes').work_dir == './work_dirs/ssdlite_rexnet_shapes'
+    with pytest.raises(ConfigError, match='pass --data-root DIR'):
+        check_data(load_config('ssdlite_rexnet_shapes'), loaders)
+    # the test loader's data_root alone (the old hint): the evaluator's annotation file is
+    # reported before anything is built, naming the option
+    cfg = load_config('ssdlite_rexnet_shapes', {'test_dataloader.dataset.data_root': root})
+    with pytest.raises(ConfigError, match=r'\(test_evaluator.ann_file\) not found: pass '
+                                          r'--data-root DIR'):
+        check_data(cfg, ('test_dataloader', ))
+    with pytest.raises(ConfigError, match='nor is it the name of a shipped config'):
+        load_config('ssdlite_rexnet_shapes_v9')
+    with pytest.raises(ConfigError, match='nor is it the name'):  # a path is not a name
+        load_config('elsewhere/ssdlite_rexnet_shapes.py')

@@ -3,7 +3,9 @@
 
 The command line lives in the package: ``python -m rexnet_mm.tools.coco_eval --help``.
 """
-from rexnet_mm.tools.coco_eval import main
+import sys
+
+from rexnet_mm.tools.coco_eval import cli
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

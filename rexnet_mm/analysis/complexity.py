@@ -5,6 +5,8 @@ from functools import partial
 import torch
 import torch.nn as nn
 
+from ..errors import InvalidValueError, MissingFileError
+
 
 def count_params(model):
     return sum(p.numel() for p in model.parameters())
@@ -67,14 +69,14 @@ def load_any_config(cfg_path):
         try:
             package, rel = _get_package_and_cfg_path(cfg_path)
         except ValueError:
-            raise FileNotFoundError(f'{cfg_path!r}: write a toolbox config as '
+            raise MissingFileError(f'{cfg_path!r}: write a toolbox config as '
                                     f"'mmdet::folder/name.py'") from None
         path = osp.join(get_installed_path(package), '.mim', 'configs', rel)
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{cfg_path!r}: no such config in {package} ({path})')
+            raise MissingFileError(f'{cfg_path!r}: no such config in {package} ({path})')
         return Config.fromfile(path)
     if not osp.isfile(cfg_path):
-        raise FileNotFoundError(f'{cfg_path!r}: no such config file')
+        raise MissingFileError(f'{cfg_path!r}: no such config file')
     return Config.fromfile(cfg_path)
 
 
@@ -97,8 +99,8 @@ def build_random_model(cfg_path, out_indices=None):
     from ..fixes import default_scope
     cfg = load_any_config(cfg_path)
     if 'backbone' not in cfg.get('model', {}):
-        raise ValueError(f'{cfg_path!r} has no model.backbone: give a detector, segmentor '
-                         'or classifier config')
+        raise InvalidValueError(f'{cfg_path!r} has no model.backbone: give a detector, '
+                                'segmentor or classifier config')
     cfg.model.backbone.init_cfg = None
     cfg.model.pop('pretrained', None)
     if out_indices is not None:

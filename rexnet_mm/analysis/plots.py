@@ -19,6 +19,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..errors import InvalidValueError, MissingFileError, UserError
+
 _COLOURS = ('#e6194b', '#0082c8', '#3cb44b', '#f58231', '#911eb4', '#46f0f0',
             '#f032e6', '#d2f53c', '#fabebe', '#008080')
 
@@ -40,7 +42,7 @@ def find_scalars(work_dir):
     paths = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     paths = [p for p in paths if os.path.getsize(p) > 0]
     if not paths:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'no */vis_data/scalars.json under {work_dir!r}: is it the --work-dir of a '
             f'training run (mmengine LocalVisBackend)?')
     return max(paths, key=lambda p: (osp.getmtime(p), p))
@@ -84,7 +86,7 @@ def plot_loss_curve(work_dir_or_scalars, out_png, title=None):
     train, val = read_scalars(path)
     losses = sorted(k for k in train if k.startswith('loss'))
     if not losses:
-        raise FileNotFoundError(f'{path} holds no training losses yet')
+        raise MissingFileError(f'{path} holds no training losses yet')
     maps = sorted(k for k in val if k.endswith(('bbox_mAP', 'bbox_mAP_50', 'segm_mAP', 'mIoU')))
     plt = _pyplot()
     ncols = 2 if maps else 1
@@ -147,7 +149,7 @@ def draw_detections(ann_file, img_dir, results, out_png, score_thr=0.3, num_imag
     colour = {cid: _COLOURS[i % len(_COLOURS)] for i, cid in enumerate(sorted(names))}
     images = sorted(coco['images'], key=lambda im: im['id'])[:num_images]
     if not images:
-        raise ValueError(f'{ann_file} lists no images')
+        raise InvalidValueError(f'{ann_file} lists no images')
     preds, gts = defaultdict(list), defaultdict(list)
     for r in results:
         if r.get('score', 1.0) >= score_thr:
@@ -198,7 +200,7 @@ def draw_segmentation(img_dir, ann_dir, pred_dir, palette, out_png, num_images=6
 
     names = sorted(f for f in os.listdir(img_dir) if f.endswith(img_suffix))[:num_images]
     if not names:
-        raise FileNotFoundError(f'no *{img_suffix} images in {img_dir!r}')
+        raise MissingFileError(f'no *{img_suffix} images in {img_dir!r}')
     colours = np.full((256, 3), 255, np.uint8)
     colours[:len(palette)] = np.asarray(palette, np.uint8)
     plt = _pyplot()
@@ -207,7 +209,7 @@ def draw_segmentation(img_dir, ann_dir, pred_dir, palette, out_png, num_images=6
         stem = osp.splitext(name)[0]
         pred_path = osp.join(pred_dir, stem + '.png')
         if not osp.isfile(pred_path):
-            raise FileNotFoundError(f'no prediction {pred_path!r}: run tools/test.py with '
+            raise MissingFileError(f'no prediction {pred_path!r}: run tools/test.py with '
                                     f'--out {pred_dir}')
         gt = np.asarray(Image.open(osp.join(ann_dir, stem + '.png')))
         pred = np.asarray(Image.open(pred_path))
@@ -265,7 +267,7 @@ def main(argv=None):
                                      class_names=CLASSES)
         else:
             path = plot_loss_curve(args.work_dir, args.out)
-    except (FileNotFoundError, ValueError) as exc:
+    except UserError as exc:
         sys.exit(f'error: {exc}')
     print(f'wrote {path}')
 

@@ -39,6 +39,7 @@ import torch
 import torch.nn as nn
 
 from ..utils import progress_bar
+from ..errors import InvalidValueError, MissingFileError, UserError
 
 #: nonlinearity name -> mmcv activation config (None: the linear case)
 NONLINEARITIES = {
@@ -61,9 +62,9 @@ def build_block(block, in_channels, out_channels, nonlinearity):
     """One random network of the study: a ``ConvModule`` stack (conv -> BN -> act)."""
     from mmcv.cnn import ConvModule
     if block not in BLOCKS:
-        raise ValueError(f'unknown block {block!r}: choose from {", ".join(BLOCKS)}')
+        raise InvalidValueError(f'unknown block {block!r}: choose from {", ".join(BLOCKS)}')
     if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f'unknown nonlinearity {nonlinearity!r}: choose from '
+        raise InvalidValueError(f'unknown nonlinearity {nonlinearity!r}: choose from '
                          f'{", ".join(NONLINEARITIES)}')
     layer = dict(norm_cfg=dict(type='BN'), act_cfg=NONLINEARITIES[nonlinearity])
     if block == 'conv1x1':
@@ -274,12 +275,12 @@ CDF_POINTS = (0.1, 0.25, 0.5)
 
 def list_images(folder, max_images=None):
     if not osp.isdir(folder):
-        raise FileNotFoundError(f'--images {folder!r} is not a folder: give a folder of '
+        raise MissingFileError(f'--images {folder!r} is not a folder: give a folder of '
                                 f'images ({", ".join(IMAGE_EXTENSIONS)})')
     files = sorted(osp.join(folder, f) for f in os.listdir(folder)
                    if f.lower().endswith(IMAGE_EXTENSIONS))
     if not files:
-        raise FileNotFoundError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) in {folder!r}')
+        raise MissingFileError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) in {folder!r}')
     return files[:max_images] if max_images else files
 
 
@@ -287,7 +288,7 @@ def _load_weights(model, checkpoint):
     """Load a full-model checkpoint, or a backbone-only one, into ``model``."""
     from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
     if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist: give a file '
+        raise MissingFileError(f'checkpoint {checkpoint!r} does not exist: give a file '
                                 'written by tools/train.py or tools/convert_checkpoint.py')
     state = _load_checkpoint(checkpoint, map_location='cpu')
     state = state.get('state_dict', state)
@@ -298,7 +299,7 @@ def _load_weights(model, checkpoint):
         _load_checkpoint_to_model(model.backbone, state, strict=False,
                                   logger='silent')
     else:
-        raise ValueError(f'{checkpoint!r} has no weights of this backbone '
+        raise InvalidValueError(f'{checkpoint!r} has no weights of this backbone '
                          f'({type(model.backbone).__name__}): is it the right config?')
 
 
@@ -320,7 +321,7 @@ def _image_tensor(path, size, preprocessor):
     import mmcv
     img = mmcv.imread(path)  # BGR
     if img is None:
-        raise ValueError(f'{path!r} is not a readable image')
+        raise InvalidValueError(f'{path!r} is not a readable image')
     img = mmcv.imresize(img, (size, size)).astype(np.float32)
     if preprocessor.get('bgr_to_rgb', preprocessor.get('to_rgb', True)):
         img = img[..., ::-1]
@@ -426,9 +427,8 @@ def feature_rank_main(argv=None):
             print(f'{name}: {type(backbone).__name__}, '
                   f"{'random init' if ckpt == '-' else ckpt}, {len(images)} images")
             results[name] = feature_rank(backbone, prep, images, args.size)
-    except (FileNotFoundError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    except UserError as e:
+        sys.exit(f'error: {e}')
     os.makedirs(args.out_dir, exist_ok=True)
     csv_rows = [dict(model=name, **row) for name, (rows, _) in results.items() for row in rows]
     csv_path, png_path = (osp.join(args.out_dir, f'feature_rank.{e}') for e in ('csv', 'png'))

@@ -121,23 +121,36 @@ def _dataset_folders(dataset, key):
                 yield key, dataset, name, osp.join(root, prefix[name])
 
 
+#: How to point a config at the data, in the one-line errors.
+DATA_ROOT_HINT = ('pass --data-root DIR (it moves every dataset, evaluator and annotation '
+                  'path of the config; or set data_root = \'DIR/\' in your config)')
+
+
 def check_data(cfg, loaders):
     """Stop with one line if an annotation file or an image/label folder of these
-    dataloaders is missing."""
+    dataloaders, or the annotation file of their evaluators, is missing."""
     for loader in loaders:
         dataset = (cfg.get(loader) or {}).get('dataset')
         for key, path in _dataset_files(dataset, f'{loader}.dataset'):
             if not osp.isfile(path):
                 raise ConfigError(
-                    f'annotation file {path!r} ({key}) not found: set data_root/ann_file '
-                    f'(e.g. --cfg-options {key}.data_root=DIR/) to your copy of the '
-                    f'dataset; the demo data is made by `python -m '
-                    f'rexnet_mm.synthetic.shapes_coco --out data/shapes_coco_v3`')
+                    f'annotation file {path!r} ({key}) not found: {DATA_ROOT_HINT}; the '
+                    f'demo data is made by `python -m rexnet_mm.synthetic.shapes_coco --out '
+                    f'data/shapes_coco_v3`')
         for key, ds, _, path in _dataset_folders(dataset, f'{loader}.dataset'):
             if not osp.isdir(path):
                 raise ConfigError(
-                    f'{ds["type"]} folder {path!r} ({key}) not found: set --cfg-options '
-                    f'{key}.data_root=DIR/ to a folder holding {SEG_LAYOUTS[ds["type"]]}')
+                    f'{ds["type"]} folder {path!r} ({key}) not found: {DATA_ROOT_HINT}, a '
+                    f'folder holding {SEG_LAYOUTS[ds["type"]]}')
+        evaluator = loader.replace('_dataloader', '_evaluator')
+        metrics = cfg.get(evaluator) if evaluator != loader else None
+        for i, metric in enumerate(metrics if isinstance(metrics, (list, tuple))
+                                   else [metrics]):
+            ann = metric.get('ann_file') if isinstance(metric, dict) else None
+            if isinstance(ann, str) and ann and '://' not in ann and not osp.isfile(ann):
+                key = f'{evaluator}{f".{i}" if isinstance(metrics, (list, tuple)) else ""}'
+                raise ConfigError(
+                    f'annotation file {ann!r} ({key}.ann_file) not found: {DATA_ROOT_HINT}')
 
 
 def _coco_datasets(dataset, key):

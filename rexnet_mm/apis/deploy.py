@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ConfigError
+from .config import ConfigError, find_config
 
 OPSET = 17
 #: Parity bounds (the issue's): classifier scores relative to their scale; segmentor
@@ -339,19 +339,21 @@ def load_model(config, checkpoint):
     why = _loads(checkpoint)
     if why is not None:
         raise ConfigError(f'checkpoint {checkpoint!r} cannot be loaded ({why})')
-    if not osp.isfile(config):
-        raise ConfigError(f'config file {config!r} does not exist')
+    config = find_config(config)
     model, cfg, scope = build_random_model(config)
     with default_scope(scope), warnings.catch_warnings():
         warnings.simplefilter('ignore')
         try:
-            load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                            logger='silent')
+            ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
+                                   logger='silent')
         except RuntimeError as exc:
             first = str(exc).splitlines()
             raise ConfigError(f'checkpoint {checkpoint!r} does not fit {osp.basename(config)} '
                               f'({" ".join(first[:2])[:200]}): pass the config it was '
                               f'trained with') from None
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    model.dataset_meta = (meta or {}).get('dataset_meta') or getattr(model, 'dataset_meta',
+                                                                     None)
     return model.eval(), cfg, scope
 
 
@@ -413,8 +415,9 @@ def _traceable_upsample():
         Upsample.forward = original
 
 
-def export_onnx(wrapper, image, out, dynamic=False):
-    """Trace ``wrapper`` on ``image`` into ``out`` (written whole or not at all)."""
+def export_onnx(wrapper, image, out, dynamic=False, metadata=None):
+    """Trace ``wrapper`` on ``image`` into ``out`` (written whole or not at all), with
+    ``metadata`` (str -> str) in the file's ``metadata_props``."""
     from ..fixes import atomic_path
     axes = None
     if dynamic:
@@ -428,6 +431,11 @@ def export_onnx(wrapper, image, out, dynamic=False):
         torch.onnx.export(wrapper, (image, ), tmp, input_names=['image'],
                           output_names=list(wrapper.outputs), dynamic_axes=axes,
                           opset_version=OPSET, dynamo=False)
+        if metadata:
+            import onnx
+            proto = onnx.load(tmp)
+            onnx.helper.set_model_props(proto, metadata)
+            onnx.save(proto, tmp)
 
 
 def ort_session(path, threads=None, profile_prefix=None):
@@ -529,6 +537,81 @@ def int8_path(out):
     return f'{stem}.int8{ext or ".onnx"}'
 
 
+# --------------------------------------------------------------------------- the file's contract
+
+#: What each output holds, by model kind (also in the file's metadata, ``outputs``).
+OUTPUTS = {
+    'classifier': [('scores', 'N x classes', 'float32 softmax scores')],
+    'segmentor': [('labels', 'N x H x W', 'int64 class index per pixel of the input')],
+    'ssd': [('boxes', 'K x 4', 'float32 x1, y1, x2, y2 in pixels of the resized input'),
+            ('scores', 'K', 'float32, best first, every detection >= score_thr'),
+            ('labels', 'K', 'int64 index into classes')],
+}
+OUTPUTS['rcnn'] = OUTPUTS['ssd']
+
+
+def model_classes(model, cfg):
+    """The class names: the checkpoint's ``dataset_meta``, else the config's test dataset
+    (``metainfo.classes``, else its dataset class's), else None."""
+    meta = getattr(model, 'dataset_meta', None) or {}
+    if meta.get('classes'):
+        return [str(c) for c in meta['classes']]
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    while isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ...
+        dataset = dataset['dataset']
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if not classes and dataset.get('type'):
+        from .checks import _dataset_class
+        cls = _dataset_class(dataset, cfg.get('default_scope') or 'mmdet')
+        classes = getattr(cls, 'METAINFO', {}).get('classes')
+    return [str(c) for c in classes] if classes else None
+
+
+def score_threshold(model, kind):
+    """The detector's ``score_thr`` (what the graph keeps), else None."""
+    if kind == 'ssd':
+        return float(model.bbox_head.test_cfg.get('score_thr', 0))
+    if kind == 'rcnn':
+        return float(model.roi_head.test_cfg.get('score_thr', 0))
+    return None
+
+
+def export_metadata(model, cfg, kind, shape, dynamic):
+    """The contract of the exported file, as ONNX ``metadata_props`` (strings; JSON for
+    lists): what goes in, how an image is resized into it, what comes out and in which
+    frame. :class:`rexnet_mm.apis.onnx_predictor.OnnxPredictor` reads it back."""
+    import json
+
+    from .. import __version__
+    h, w = (int(v) for v in shape)
+    meta = {
+        'producer': f'rexnet_mm {__version__} (tools/deploy.py)',
+        'model_kind': kind,
+        'classes': json.dumps(model_classes(model, cfg)),
+        'input_name': 'image',
+        'input_layout': 'NCHW float32, N x 3 x H x W',
+        'input_size': json.dumps([h, w]),
+        'input_dynamic': json.dumps(bool(dynamic)),
+        'color_order': 'BGR',
+        'input_range': '0-255 (what cv2.imread / mmcv.imread give); mean/std and BGR->RGB '
+                       'are inside the graph',
+        'resize': json.dumps(dict(
+            size=[h, w], keep_ratio=False, interpolation='bilinear', padding=None,
+            how=f'cv2.resize(img, ({w}, {h}), interpolation=cv2.INTER_LINEAR): the whole '
+                f'image stretched to {w}x{h} (W x H), no crop, no padding')),
+        'outputs': json.dumps([dict(name=n, shape=s, meaning=m) for n, s, m in OUTPUTS[kind]]),
+    }
+    if kind in DETECTORS:
+        meta['box_frame'] = (f'pixels of the resized {w}x{h} input, x1 y1 x2 y2; in the '
+                             f'original W0 x H0 image: x * W0 / {w}, y * H0 / {h}')
+        meta['score_thr'] = json.dumps(score_threshold(model, kind))
+    elif kind == 'segmentor':
+        meta['label_frame'] = ('pixels of the resized input; in the original image: resize '
+                               'the label map back (nearest)')
+    return meta
+
+
+
 def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse=True,
            image=None, int8_calib=None, calib_images=300):
     """Export ``config`` + ``checkpoint`` to ``out`` (ONNX) and check it under ONNX
@@ -556,10 +639,12 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
         import copy
         deployed, left = fuse_bn(copy.deepcopy(model))
         folded = len(batchnorms(model)) - len(left)
-    export_onnx(EXPORTS[kind](deployed).eval(), x, out, dynamic=dynamic)
+    metadata = export_metadata(model, cfg, kind, shape, dynamic)
+    export_onnx(EXPORTS[kind](deployed).eval(), x, out, dynamic=dynamic, metadata=metadata)
     outputs = run_onnx(out, x)
     ok, text = compare(kind, reference, outputs)
-    result = dict(kind=kind, shape=shape, folded=folded, out=out, parity=text, ok=ok)
+    result = dict(kind=kind, shape=shape, folded=folded, out=out, parity=text, ok=ok,
+                  metadata=metadata)
     if dynamic and ok:
         other = read_image(image, (shape[0] + 32, shape[1] + 32)).repeat(2, 1, 1, 1)
         ok, text = _check(kind, eager_reference(model, kind, scope, other), out, other)
@@ -600,6 +685,35 @@ def calibration_images(folder, shape, limit=300):
     return [read_image(osp.join(folder, n), shape) for n in names]
 
 
+#: ONNX Runtime's quantizer logs these on the root logger (``logging.warning``): advice a
+#: user of tools/deploy.py cannot act on. Its model pre-processing (shape inference and
+#: graph optimisation) is not needed for our graphs, whose shapes are known; a bias that
+#: is not an initializer (a computed one) simply stays float.
+QUANTIZER_NOISE = ('Please consider to run pre-processing before quantization',
+                   'Please consider pre-processing before quantization',
+                   "Expected bias '")
+
+
+class _QuantizerNoise:
+    """A logging filter that drops :data:`QUANTIZER_NOISE` from onnxruntime.quantization."""
+
+    @staticmethod
+    def filter(record):
+        return not (f'{os.sep}onnxruntime{os.sep}quantization{os.sep}' in record.pathname
+                    and str(record.msg).startswith(QUANTIZER_NOISE))
+
+
+@contextlib.contextmanager
+def _quiet_quantizer():
+    import logging
+    root, noise = logging.getLogger(), _QuantizerNoise()
+    root.addFilter(noise)
+    try:
+        yield
+    finally:
+        root.removeFilter(noise)
+
+
 def quantize_int8(fp32, out, images):
     """Post-training static quantization of ``fp32`` (ONNX) into ``out`` with ONNX
     Runtime: QDQ format, int8 per-channel weights, uint8 activations calibrated (min/max)
@@ -618,7 +732,7 @@ def quantize_int8(fp32, out, images):
 
     from ..fixes import atomic_path
     try:
-        with atomic_path(out) as tmp, warnings.catch_warnings():
+        with atomic_path(out) as tmp, warnings.catch_warnings(), _quiet_quantizer():
             warnings.simplefilter('ignore')
             quantize_static(fp32, tmp, Reader(), quant_format=QuantFormat.QDQ,
                             per_channel=True, weight_type=QuantType.QInt8,

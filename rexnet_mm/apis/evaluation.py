@@ -4,18 +4,25 @@ import io
 import json
 import os.path as osp
 
+from ..errors import InvalidValueError, MissingFileError
+
 STAT_NAMES = ('AP', 'AP50', 'AP75', 'AP_small', 'AP_medium', 'AP_large',
               'AR_1', 'AR_10', 'AR_100', 'AR_small', 'AR_medium', 'AR_large')
 
 
 def _load_results(path):
     if not osp.isfile(path):
-        raise FileNotFoundError(f'results file {path!r} does not exist')
+        raise MissingFileError(f'results file {path!r} does not exist')
     with open(path) as f:
-        results = json.load(f)
+        try:
+            results = json.load(f)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise InvalidValueError(f'{path!r} is not valid JSON ({exc}): write it again '
+                                    f'(tools/test.py --json-prefix)') from None
     if not isinstance(results, list):
-        raise ValueError(f'{path!r} is not a COCO results file (a JSON list of '
-                         f'{{"image_id", "category_id", "bbox"|"segmentation", "score"}})')
+        raise InvalidValueError(f'{path!r} is not a COCO results file (a JSON list of '
+                                f'{{"image_id", "category_id", "bbox"|"segmentation", '
+                                f'"score"}})')
     return results
 
 
@@ -37,10 +44,10 @@ def evaluate(ann_file, bbox=None, segm=None, verbose=True):
     from pycocotools.cocoeval import COCOeval
 
     if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'annotation file {ann_file!r} does not exist')
+        raise MissingFileError(f'annotation file {ann_file!r} does not exist')
     todo = [(t, p) for t, p in (('bbox', bbox), ('segm', segm)) if p]
     if not todo:
-        raise ValueError('give at least one results file (bbox and/or segm)')
+        raise InvalidValueError('give at least one results file (bbox and/or segm)')
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(ann_file)
     out = {}

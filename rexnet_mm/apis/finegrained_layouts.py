@@ -9,8 +9,10 @@ a wrong path fails with one line that says what the folder should contain
 import os.path as osp
 from collections import OrderedDict
 
+from ..errors import MissingFileError
 
-class DatasetLayoutError(FileNotFoundError):
+
+class DatasetLayoutError(MissingFileError):
     """A data root that does not hold the expected folder layout."""
 
 

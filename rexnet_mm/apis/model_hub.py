@@ -1,14 +1,28 @@
 """Our classification models in mmpretrain's ``ModelHub``, so that
 ``mmpretrain.list_models('*rexnet*')``, ``get_model(name, pretrained=PATH)``,
 ``ImageClassificationInferencer(name, pretrained=PATH)`` and ``FeatureExtractor`` resolve
-rexnet_mm's names (registered on ``import rexnet_mm``)."""
+rexnet_mm's names (registered on ``import rexnet_mm``). The stand-ins trained on our
+embedded generated data (``standin_*``, ``*_synthetic-birds``) are not registered."""
 import os.path as osp
 
+from ..errors import MissingFileError
 from ..utils import rebind
 from .config import config_dir
 
 #: metafiles of the configs that build mmpretrain models
 CLASSIFICATION_METAFILES = ('classification/metafile.yml', 'finegrained/metafile.yml')
+
+#: ``Training Data`` of the configs that train on our embedded generated data (the
+#: transfer demo's stand-in pre-training and the synthetic-birds recipes): test and demo
+#: stand-ins, not models a user would pick from ``list_models``, so not registered.
+EMBEDDED_DATA = '(embedded)'
+
+
+def is_standin(meta):
+    """Whether a metafile entry trains on the embedded generated data."""
+    data = getattr(getattr(meta, 'metadata', None), 'training_data', None) or ''
+    data = data if isinstance(data, str) else ' '.join(map(str, data))
+    return data.strip().endswith(EMBEDDED_DATA)
 
 
 def register_model_hub():
@@ -31,6 +45,8 @@ def register_model_hub():
         index = load(path)
         index.build_models_with_collections()
         for meta in index.models:
+            if is_standin(meta):
+                continue  # its config stays usable by path: rexnet_mm.get_config(name)
             if meta.name.lower() in ModelHub._models_dict:
                 continue  # registered by an earlier import (e.g. a reload)
             meta.config = ModelHub._expand_config_path(meta, prefix)
@@ -69,7 +85,7 @@ def guard_get_model():
     def get_model(model, pretrained=False, *args, **kwargs):
         if (isinstance(model, str) and model.lower() in ours and isinstance(pretrained, str)
                 and '://' not in pretrained and not osp.isfile(pretrained)):
-            raise FileNotFoundError(missing_weights_message(model, pretrained))
+            raise MissingFileError(missing_weights_message(model, pretrained))
         return original(model, pretrained, *args, **kwargs)
 
     get_model._rexnet_mm_guard = True

@@ -6,6 +6,8 @@ import os.path as osp
 
 from PIL import Image
 
+from ..errors import ExistingFileError
+
 INFO_FILE = 'synthetic_info.json'
 
 
@@ -19,10 +21,10 @@ def prepare_root(root, info, what):
             with open(info_path) as f:
                 if json.load(f) == info:
                     return False
-            raise FileExistsError(
+            raise ExistingFileError(
                 f'{root!r} holds a {what} generated with other settings ({info_path}); '
                 f'choose another output directory (nothing was overwritten)')
-        raise FileExistsError(
+        raise ExistingFileError(
             f'{root!r} exists and is not a generated {what}; choose an empty or new '
             f'output directory (nothing was overwritten)')
     os.makedirs(root, exist_ok=True)

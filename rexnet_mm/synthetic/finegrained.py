@@ -31,11 +31,11 @@ reproducible bit for bit. Command line::
 import argparse
 import colorsys
 import os.path as osp
-import sys
 
 import numpy as np
 from PIL import Image
 
+from ..errors import InvalidValueError, add_debug_flag, one_line_errors, prog
 from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 
@@ -70,8 +70,8 @@ def finegrained_classes(num_classes=32):
     """
     total = len(BODY_HUES) * len(TEXTURES) * len(CROWNS)
     if not 2 <= num_classes <= total:
-        raise ValueError(f'num_classes must be in [2, {total}] for the '
-                         f'fine-grained task, got {num_classes}')
+        raise InvalidValueError(f'num_classes must be in [2, {total}] for the '
+                                f'fine-grained task, got {num_classes}')
     classes = []
     for idx in range(num_classes):
         hue = BODY_HUES[idx % len(BODY_HUES)]
@@ -92,8 +92,8 @@ def shape_classes(num_classes=96):
     """
     total = len(SHAPES) * len(FILLS) * len(COLOURS)
     if not 2 <= num_classes <= total:
-        raise ValueError(f'num_classes must be in [2, {total}] for the shapes '
-                         f'task, got {num_classes}')
+        raise InvalidValueError(f'num_classes must be in [2, {total}] for the shapes '
+                                f'task, got {num_classes}')
     classes = []
     for idx in range(num_classes):
         colour, hue = COLOURS[idx % len(COLOURS)]
@@ -334,8 +334,10 @@ def read_cub_classes(root):
         return [line.split(maxsplit=1)[1].strip() for line in f if line.strip()]
 
 
+@one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Generate the embedded fine-grained (CUB layout) or shapes '
                     '(CustomDataset layout) dataset.')
     parser.add_argument('out', help='output directory (new or empty)')
@@ -348,18 +350,15 @@ def main(argv=None):
                         help='test (finegrained) or val (shapes) images per class')
     parser.add_argument('--size', type=int, default=64)
     parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        if args.task == 'finegrained':
-            names = write_finegrained(
-                args.out, args.num_classes or 32, args.train_per_class or 20,
-                args.test_per_class or 10, args.size, args.seed, progress=True)
-        else:
-            names = write_shapes(
-                args.out, args.num_classes or 96, args.train_per_class or 50,
-                args.test_per_class or 10, args.size, args.seed, progress=True)
-    except (FileExistsError, ValueError) as exc:
-        sys.exit(f'error: {exc}')
+    args = add_debug_flag(parser).parse_args(argv)
+    if args.task == 'finegrained':
+        names = write_finegrained(
+            args.out, args.num_classes or 32, args.train_per_class or 20,
+            args.test_per_class or 10, args.size, args.seed, progress=True)
+    else:
+        names = write_shapes(
+            args.out, args.num_classes or 96, args.train_per_class or 50,
+            args.test_per_class or 10, args.size, args.seed, progress=True)
     print(f'{args.task} dataset with {len(names)} classes in {args.out}')
 
 

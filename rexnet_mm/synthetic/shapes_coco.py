@@ -25,11 +25,11 @@ import json
 import math
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..errors import InvalidValueError, add_debug_flag, one_line_errors, prog
 from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 
@@ -212,9 +212,9 @@ def generate(out, num_train=2000, num_val=200, size=128, seed=0, max_objects=4,
     (``train_prefix``, ``val_prefix``) and ``created`` (False if reused).
     """
     if ext not in ('png', 'jpg'):
-        raise ValueError(f'ext must be png or jpg, got {ext!r}')
+        raise InvalidValueError(f'ext must be png or jpg, got {ext!r}')
     if size < 32:
-        raise ValueError(f'size must be at least 32 pixels, got {size}')
+        raise InvalidValueError(f'size must be at least 32 pixels, got {size}')
     info = dict(generator='rexnet_mm.synthetic.shapes_coco', version=_FORMAT_VERSION,
                 classes=list(CLASSES), num_train=num_train, num_val=num_val, size=size,
                 seed=seed, max_objects=max_objects, ext=ext, max_rotation=max_rotation,
@@ -250,8 +250,10 @@ def generate(out, num_train=2000, num_val=200, size=128, seed=0, max_objects=4,
     return result
 
 
+@one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Generate the embedded COCO-format shapes dataset '
                     '(boxes + instance masks, train/val).')
     parser.add_argument('--out', required=True, help='output directory (new or empty)')
@@ -264,12 +266,9 @@ def main(argv=None):
                         help='shapes are turned by up to this many degrees (180: any)')
     parser.add_argument('--ext', choices=('png', 'jpg'), default='jpg',
                         help='jpg (quality 95, 4:4:4) keeps the dataset small; png is lossless')
-    args = parser.parse_args(argv)
-    try:
-        res = generate(args.out, args.train, args.val, args.size, args.seed,
-                       args.max_objects, args.ext, args.max_rotation, progress=True)
-    except (FileExistsError, ValueError) as exc:
-        sys.exit(f'error: {exc}')
+    args = add_debug_flag(parser).parse_args(argv)
+    res = generate(args.out, args.train, args.val, args.size, args.seed,
+                   args.max_objects, args.ext, args.max_rotation, progress=True)
     state = 'wrote' if res['created'] else 'already present (same settings), kept'
     print(f'shapes COCO {state}: {args.out} ({args.train} train / {args.val} val images, '
           f'classes {", ".join(CLASSES)})')

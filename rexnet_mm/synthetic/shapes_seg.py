@@ -20,11 +20,11 @@ Every image depends only on ``(seed, split, index)``. Command line::
 import argparse
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 from PIL import Image
 
+from ..errors import InvalidValueError, add_debug_flag, one_line_errors, prog
 from ..utils import progress_bar
 from ._generated import prepare_root, save_image, write_info
 from .shapes_coco import BACKGROUNDS, CLASSES as SHAPES, PALETTE as SHAPE_PALETTE
@@ -73,7 +73,7 @@ def generate(out, num_train=1500, num_val=200, size=96, seed=0, max_objects=5,
     Returns a dict with ``root``, ``classes`` and ``created`` (False if reused).
     """
     if size < 32:
-        raise ValueError(f'size must be at least 32 pixels, got {size}')
+        raise InvalidValueError(f'size must be at least 32 pixels, got {size}')
     info = dict(generator='rexnet_mm.synthetic.shapes_seg', version=_FORMAT_VERSION,
                 classes=list(CLASSES), num_train=num_train, num_val=num_val, size=size,
                 seed=seed, max_objects=max_objects, radius_range=list(radius_range),
@@ -97,8 +97,10 @@ def generate(out, num_train=1500, num_val=200, size=96, seed=0, max_objects=5,
     return result
 
 
+@one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Generate the embedded semantic-segmentation shapes dataset '
                     '(mmseg layout: img_dir/, ann_dir/).')
     parser.add_argument('--out', required=True, help='output directory (new or empty)')
@@ -106,11 +108,8 @@ def main(argv=None):
     parser.add_argument('--val', type=int, default=200, help='val images')
     parser.add_argument('--size', type=int, default=96, help='image side in pixels')
     parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        res = generate(args.out, args.train, args.val, args.size, args.seed, progress=True)
-    except (FileExistsError, ValueError) as exc:
-        sys.exit(f'error: {exc}')
+    args = add_debug_flag(parser).parse_args(argv)
+    res = generate(args.out, args.train, args.val, args.size, args.seed, progress=True)
     state = 'wrote' if res['created'] else 'already present (same settings), kept'
     print(f'shapes segmentation {state}: {args.out} ({args.train} train / {args.val} val '
           f'images, classes {", ".join(CLASSES)}; 255 = ignore)')

@@ -1,38 +1,14 @@
 """The command lines, as modules: ``python -m rexnet_mm.tools.train CONFIG`` is
 ``python tools/train.py CONFIG``. Each module has ``main(argv=None)``; the library errors
-that name their fix (bad config, missing file, wrong checkpoint) end the command with one
-line, ``error: ...``, and exit status 1."""
-import functools
-import re
+that name their fix (bad config, missing file, wrong checkpoint: :class:`rexnet_mm.errors.UserError`)
+end the command with one line, ``error: ...``, and exit status 1 (``--debug`` or
+``REXNET_MM_DEBUG=1`` print the traceback too); anything else keeps its traceback. ``cli``
+is each module's console entry point: exit status 0 on success, 1 on a handled error, 2 on
+a usage error, however the command is started."""
+from ..errors import UserError, add_debug_flag, console, one_line_errors, prog  # noqa: F401
 
-from ..apis.config import ConfigError
-from ..apis.finegrained_layouts import DatasetLayoutError
-from ..weights import CheckpointError
-
-USER_ERRORS = (ConfigError, CheckpointError, DatasetLayoutError, FileNotFoundError,
-               FileExistsError)
-
-
-def one_line_errors(main):
-    """Decorator for ``main``: user errors become ``SystemExit('error: ...')``."""
-
-    @functools.wraps(main)
-    def wrapper(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except USER_ERRORS as exc:
-            raise SystemExit(f'error: {exc}') from None
-        except AssertionError as exc:
-            # mmcv's LoadImageFromFile on an undecodable file (also when re-raised from
-            # a DataLoader worker, the original traceback in the message)
-            found = re.search(r'failed to load image: (\S+)', str(exc))
-            if found is None:
-                raise
-            raise SystemExit(f'error: cannot decode image {found.group(1)} (corrupt or not '
-                             f'an image): replace it, or remove it from the annotation '
-                             f'file') from None
-
-    return wrapper
+#: What the tools end in one line: the errors whose message names the fix.
+USER_ERRORS = (UserError, )
 
 
 def dict_action():
@@ -41,8 +17,13 @@ def dict_action():
 
 
 def add_common_args(parser):
-    """The flags tools/train.py and tools/test.py share (mmdet's names)."""
+    """The flags tools/train.py and tools/test.py share (mmdet's names, and ours:
+    ``--data-root``, ``--debug``)."""
     import argparse
+    parser.add_argument('--data-root', metavar='DIR',
+                        help="move every dataset, evaluator and annotation path of the "
+                             "config to DIR (the folder that replaces the config's "
+                             "data_root, e.g. data/shapes_coco_v3/)")
     parser.add_argument('--work-dir', help='directory for logs and checkpoints '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument(
@@ -54,6 +35,12 @@ def add_common_args(parser):
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
+    return add_debug_flag(parser)
+
+
+def config_arg(parser):
+    parser.add_argument('config', help="config file, or the name of a shipped config "
+                        "(e.g. ssdlite_rexnet_shapes; rexnet_mm.list_configs())")
     return parser
 
 

@@ -12,9 +12,12 @@ import argparse
 import os.path as osp
 import sys
 
+from . import add_debug_flag, console, one_line_errors, prog
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='COCO bbox/segm evaluation of a results JSON with pycocotools.')
     parser.add_argument('ann_file', help='COCO annotation JSON (ground truth)')
     parser.add_argument('--bbox', help='COCO results JSON with boxes')
@@ -23,9 +26,10 @@ def parse_args(argv=None):
                         '(those that exist), as written by tools/test.py --json-prefix')
     parser.add_argument('--min-ap50', type=float, default=None,
                         help='exit with status 1 if bbox AP@0.5 is below this value')
-    return parser.parse_args(argv)
+    return add_debug_flag(parser).parse_args(argv)
 
 
+@one_line_errors
 def main(argv=None):
     from ..apis.evaluation import STAT_NAMES, evaluate
     args = parse_args(argv)
@@ -37,10 +41,7 @@ def main(argv=None):
                         if osp.isfile(f'{args.prefix}.segm.json') else None)
         if not (bbox or segm):
             sys.exit(f'error: neither {args.prefix}.bbox.json nor {args.prefix}.segm.json exists')
-    try:
-        stats = evaluate(args.ann_file, bbox=bbox, segm=segm)
-    except (FileNotFoundError, ValueError) as exc:
-        sys.exit(f'error: {exc}')
+    stats = evaluate(args.ann_file, bbox=bbox, segm=segm)
     for iou_type, values in stats.items():
         print(f'{iou_type}: ' + ' '.join(f'{n}={v:.3f}' for n, v in
                                          zip(STAT_NAMES[:3], values[:3])))
@@ -53,5 +54,7 @@ def main(argv=None):
     return stats
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

@@ -18,11 +18,13 @@ import os
 import os.path as osp
 import sys
 
-from . import USER_ERRORS, one_line_errors
+from ..errors import ExistingFileError
+from . import USER_ERRORS, add_debug_flag, console, one_line_errors, prog
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(prog=prog(__spec__),
+                                     description=__doc__.split('\n\n')[0])
     parser.add_argument('src', nargs='+', help='checkpoint(s) to read')
     parser.add_argument('dst', help='file to write (a directory with several SRC)')
     parser.add_argument('--family', choices=['rexnet', 'regnet'], default=None,
@@ -31,7 +33,7 @@ def parse_args(argv=None):
                         help="output layout: 'rexnet_mm' (default), or 'timm'/'authors' "
                              "(ReXNet) / 'pycls'/'timm'/'mmdet' (RegNet)")
     parser.add_argument('--force', action='store_true', help='overwrite DST')
-    return parser.parse_args(argv)
+    return add_debug_flag(parser).parse_args(argv)
 
 
 @one_line_errors
@@ -43,7 +45,7 @@ def main(argv=None):
         print(convert_file(args.src[0], args.dst, args.to, args.family, args.force))
         return
     if osp.exists(args.dst) and not osp.isdir(args.dst):
-        raise FileExistsError(f'{args.dst} is a file: with several SRC, DST is a directory')
+        raise ExistingFileError(f'{args.dst} is a file: with several SRC, DST is a directory')
     os.makedirs(args.dst, exist_ok=True)
     bar, done, failed = progress_bar(len(args.src)), [], []
     for src in args.src:
@@ -60,5 +62,7 @@ def main(argv=None):
                  f'(listed above)')
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

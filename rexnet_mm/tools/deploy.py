@@ -10,14 +10,16 @@ generated shapes image) and, with ``--dynamic``, again on a batch of 2 at anothe
 the command fails (exit status 1) if it does not hold. docs/deploy.md has the outputs.
 """
 import argparse
+import sys
 
-from . import one_line_errors
+from . import add_debug_flag, config_arg, console, one_line_errors, prog
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Export to ONNX (BN folded) and check parity under ONNX Runtime.')
-    parser.add_argument('config', help='config file path')
+    config_arg(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
@@ -33,7 +35,29 @@ def parse_args(argv=None):
                         'statically quantized by ONNX Runtime, calibrated on images of DIR')
     parser.add_argument('--calib-images', type=int, default=300,
                         help='how many images of --int8 DIR calibrate (default 300)')
-    return parser.parse_args(argv)
+    return add_debug_flag(parser).parse_args(argv)
+
+
+def print_contract(meta, dynamic=False):
+    """What a user's own code feeds the file and reads from it (its metadata)."""
+    import json
+    h, w = json.loads(meta['input_size'])
+    batch = 'N' if dynamic else '1'
+    print(f"input: {meta['input_name']}, float32 {batch} x 3 x {h} x {w} (NCHW"
+          f"{', any N, H, W' if dynamic else ''}), {meta['color_order']} 0-255 "
+          f"(mean/std inside); resize: {json.loads(meta['resize'])['how']}")
+    outputs = json.loads(meta['outputs'])
+    print('outputs: ' + '; '.join(f"{o['name']} {o['shape']} ({o['meaning']})"
+                                  for o in outputs))
+    if 'box_frame' in meta:
+        print(f"boxes: {meta['box_frame']}; score_thr {json.loads(meta['score_thr'])}")
+    classes = json.loads(meta['classes'])
+    if classes:
+        shown = ', '.join(classes[:8]) + (', ...' if len(classes) > 8 else '')
+        print(f'classes ({len(classes)}): {shown}')
+    print('this contract is in the file\'s metadata (ONNX Runtime: '
+          'session.get_modelmeta().custom_metadata_map); '
+          'rexnet_mm.apis.onnx_predictor.OnnxPredictor(FILE)(image) applies it')
 
 
 @one_line_errors
@@ -50,6 +74,7 @@ def main(argv=None):
     print(f"ONNX Runtime vs eager PyTorch: {result['parity']}")
     if 'second' in result:
         print(f"  and {result['second']}")
+    print_contract(result['metadata'], args.dynamic)
     if 'int8' in result:
         q = result['int8']
         what = {'segmentor': 'pixels with the label float gives',
@@ -62,5 +87,7 @@ def main(argv=None):
     return result
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

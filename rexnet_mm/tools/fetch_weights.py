@@ -14,17 +14,17 @@ find them there, also offline (``REXNET_MM_OFFLINE=1``). Exit status 1 if any fa
 import argparse
 import sys
 
-from . import one_line_errors
+from . import add_debug_flag, console, one_line_errors, prog
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog='fetch_weights.py', description=__doc__.split('\n\n')[0])
+        prog=prog(__spec__), description=__doc__.split('\n\n')[0])
     parser.add_argument('names', nargs='*', help='zoo names (rexnet-1.0, regnety-1.6gf, ...), '
                         'rexnet_mm://NAME, hf-hub:REPO or URLs')
     parser.add_argument('--all', action='store_true', help='every zoo entry with a source')
     parser.add_argument('--list', action='store_true', help='print the zoo and exit')
-    args = parser.parse_args(argv)
+    args = add_debug_flag(parser).parse_args(argv)
     if not (args.names or args.all or args.list):
         parser.error('name the weights to fetch, or pass --all or --list')
     return args
@@ -67,7 +67,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.list:
         print(zoo_table())
-        return 0
+        return None
     names = list(args.names)
     if args.all:
         names += [n for n, (_, sources) in ZOO.items()
@@ -84,8 +84,9 @@ def main(argv=None):
             print(f'error: {exc}', file=sys.stderr)
     if failed:
         sys.exit(f'error: {failed} of {len(names)} not fetched (see above)')
-    return 0
 
+
+cli = console(main)
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli())

@@ -6,14 +6,16 @@
 See :mod:`rexnet_mm.apis.standin` and docs/transfer.md.
 """
 import argparse
+import sys
 
-from . import one_line_errors
+from . import add_debug_flag, console, one_line_errors, prog
 
 
 def parse_args(argv=None):
     from ..apis.standin import StandinOptions
     d = StandinOptions()
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(prog=prog(__spec__),
+                                     description=__doc__.split('\n\n')[0])
     parser.add_argument('--work-dir', default=d.work_dir)
     parser.add_argument('--layout', choices=('authors', 'timm'), default=d.layout,
                         help='key layout of the exported stand-in checkpoint')
@@ -26,13 +28,15 @@ def parse_args(argv=None):
     parser.add_argument('--num-classes', type=int, default=d.num_classes, help='bird classes')
     parser.add_argument('--num-workers', type=int, default=d.num_workers)
     parser.add_argument('--seed', type=int, default=d.seed)
-    return parser.parse_args(argv)
+    return add_debug_flag(parser).parse_args(argv)
 
 
 @one_line_errors
 def main(argv=None):
     from ..apis.standin import StandinOptions, run
-    opts = StandinOptions(**vars(parse_args(argv)))
+    args = vars(parse_args(argv))
+    args.pop('debug')
+    opts = StandinOptions(**args)
     summary = run(opts)
     fmt, res = summary['pretrain']['layout'], summary
     print(f'\n[standin] synthetic birds ({opts.num_classes} classes, '
@@ -47,5 +51,7 @@ def main(argv=None):
     return summary
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

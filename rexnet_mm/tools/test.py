@@ -1,6 +1,6 @@
 """Test (and evaluate) a checkpoint with an mmdet, mmseg or mmpretrain config.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
+    python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--work-dir DIR] [--out FILE.pkl]
                          [--json-prefix PREFIX] [--show] [--show-dir DIR] [--fuse-bn]
                          [--cfg-options KEY=VALUE ...] [--launcher ...] [--tta]
 
@@ -13,15 +13,17 @@ Flags follow mmdet's tools/test.py; the toolbox is the config's ``default_scope`
 * ``--show-dir DIR`` saves images with predictions drawn into DIR.
 """
 import argparse
+import sys
 
-from . import add_common_args, export_local_rank, one_line_errors
+from . import add_common_args, config_arg, console, export_local_rank, one_line_errors, prog
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Test a checkpoint (mmdet / mmseg / mmpretrain config) and print '
                     'its metrics.')
-    parser.add_argument('config', help='test config file path')
+    config_arg(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='dump predictions to a .pkl file (mmseg: or a '
                         'directory for the predicted masks)')
@@ -44,11 +46,14 @@ def parse_args(argv=None):
 def main(argv=None):
     from ..apis import load_config, test
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir,
+                      data_root=args.data_root)
     return test(cfg, args.checkpoint, out=args.out, json_prefix=args.json_prefix,
                 show=args.show, show_dir=args.show_dir, wait_time=args.wait_time,
                 tta=args.tta, fuse_bn=args.fuse_bn)
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

@@ -1,6 +1,6 @@
 """Train a model from an mmdet, mmseg or mmpretrain config with rexnet_mm's backbones.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--data-root DIR] [--work-dir DIR] [--resume [CKPT]] [--amp]
                                  [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
                                  [--launcher {none,pytorch,slurm,mpi}]
 
@@ -11,15 +11,17 @@ file is checked: a missing one stops with one line that says how to get it. With
 GPU, ``--launcher pytorch`` runs on the CPU with gloo (``tools/dist_train.sh``).
 """
 import argparse
+import sys
 
-from . import add_common_args, export_local_rank, one_line_errors
+from . import add_common_args, config_arg, console, export_local_rank, one_line_errors, prog
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Train a detector, segmentor or classifier (mmdet / mmseg / '
                     'mmpretrain config) with mmengine\'s Runner.')
-    parser.add_argument('config', help='train config file path')
+    config_arg(parser)
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (needs a GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -36,9 +38,12 @@ def parse_args(argv=None):
 def main(argv=None):
     from ..apis import load_config, train
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir,
+                      data_root=args.data_root)
     return train(cfg, amp=args.amp, auto_scale_lr=args.auto_scale_lr, resume=args.resume)
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

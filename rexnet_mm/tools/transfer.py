@@ -13,13 +13,15 @@ ARCH is rexnet_1.0, rexnet_1.5 or regnety_1.6gf (:mod:`rexnet_mm.apis.transfer`)
 The last line prints the test top-1/top-5 from mmpretrain's Accuracy metric.
 """
 import argparse
+import sys
 
-from . import dict_action, one_line_errors
+from . import add_debug_flag, console, dict_action, one_line_errors, prog
 
 
 def parse_args(argv=None):
     from ..apis.transfer import ARCHS, DATASET_CONFIGS
     parser = argparse.ArgumentParser(
+        prog=prog(__spec__),
         description='Fine-tune an ImageNet checkpoint on a fine-grained dataset and '
                     'report test top-1/top-5.')
     parser.add_argument('dataset', choices=list(DATASET_CONFIGS))
@@ -44,17 +46,21 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
                         action=dict_action(), help='further config overrides')
-    return parser.parse_args(argv)
+    return add_debug_flag(parser).parse_args(argv)
 
 
 @one_line_errors
 def main(argv=None):
     from ..apis.transfer import TransferOptions, run
-    result = run(TransferOptions(**vars(parse_args(argv))))
+    args = vars(parse_args(argv))
+    args.pop('debug')
+    result = run(TransferOptions(**args))
     print(f'transfer {result["dataset"]} {result["arch"]} ({result["init"]}): '
           f'test top-1 {result["top1"]:.2f}  top-5 {result["top5"]:.2f}')
     return result
 
 
+cli = console(main)
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

@@ -18,13 +18,15 @@ from collections import OrderedDict
 
 import torch
 
+from ..errors import MissingFileError, UserError
+
 FORMATS = OrderedDict()
 
 #: Keys under which checkpoints of various tools keep their state dict.
 _WRAPPER_KEYS = ('state_dict', 'model_state', 'model', 'module', 'state_dict_ema')
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used; the message says what to do."""
 
 
@@ -59,7 +61,7 @@ def read_state_dict(path):
     """
     path = _RESOLVER[0](path) if _RESOLVER else path
     if not osp.isfile(path):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'checkpoint {path!r} does not exist: name the weights instead '
             f'(rexnet_mm://rexnet-1.0, `python tools/fetch_weights.py --list`) or convert '
             f'a file with tools/convert_checkpoint.py (docs/checkpoints.md)')

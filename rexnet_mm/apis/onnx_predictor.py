@@ -1,0 +1,107 @@
+"""Run a file written by ``tools/deploy.py`` on an image of any size, without OpenMMLab.
+
+    from rexnet_mm.apis.onnx_predictor import OnnxPredictor
+    predictor = OnnxPredictor('model.onnx')
+    result = predictor('photo.jpg')          # or an H x W x 3 uint8 BGR array (cv2.imread)
+
+The file's metadata (``tools/deploy.py`` writes it; :func:`read_contract`) says how an
+image goes in: BGR, 0-255, float32 ``1 x 3 x H x W``, the whole image resized to the
+export size with OpenCV's bilinear interpolation (no keep-ratio, no padding). The
+predictor does exactly that, runs ONNX Runtime (CPU) and maps the outputs back to the
+original image, in the shape of the toolbox's own inferencer's result for one image:
+
+* detector (mmdet ``DetInferencer``): ``{'bboxes': K x 4, 'scores': K, 'labels': K,
+  'label_names': [K]}``, boxes x1 y1 x2 y2 in the original image's pixels, every detection
+  the model keeps (score >= its ``score_thr``), best first;
+* segmentor (mmseg ``MMSegInferencer``): ``{'predictions': H0 x W0 labels}``, the label
+  map of the resized input resized back with nearest neighbour;
+* classifier (mmpretrain ``ImageClassificationInferencer``): ``{'pred_scores',
+  'pred_label', 'pred_score', 'pred_class'}``.
+
+Needs numpy, OpenCV (``cv2``) and onnxruntime only.
+"""
+import json
+
+import numpy as np
+
+
+def read_contract(session):
+    """The metadata of a session's model (``tools/deploy.py``'s), JSON values decoded."""
+    raw = session.get_modelmeta().custom_metadata_map
+    if 'model_kind' not in raw or 'input_size' not in raw:
+        from ..errors import InvalidValueError
+        raise InvalidValueError('this ONNX file has no rexnet_mm metadata (model_kind, '
+                                'input_size): export it again with tools/deploy.py')
+    meta = dict(raw)
+    for key in ('classes', 'input_size', 'input_dynamic', 'resize', 'outputs', 'score_thr'):
+        if key in meta:
+            meta[key] = json.loads(meta[key])
+    return meta
+
+
+class OnnxPredictor:
+    """An exported classifier, segmentor or detector (``tools/deploy.py``) under ONNX
+    Runtime: ``predictor(image)`` -> one result dict (module docstring)."""
+
+    def __init__(self, path, threads=None):
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(path, options,
+                                            providers=['CPUExecutionProvider'])
+        self.meta = read_contract(self.session)
+        self.kind = self.meta['model_kind']
+        self.classes = self.meta.get('classes')
+        self.size = tuple(self.meta['input_size'])  # (H, W)
+
+    @staticmethod
+    def read(image):
+        """``image``: a path (read as OpenCV reads it: BGR) or an ``H x W x 3`` uint8 BGR
+        array, returned as the array."""
+        import cv2
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3:
+                from ..errors import InvalidValueError
+                raise InvalidValueError(f'expected an H x W x 3 BGR image, got shape '
+                                        f'{image.shape}')
+            return image
+        img = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if img is None:
+            from ..errors import MissingFileError
+            raise MissingFileError(f'cannot read image {image!r}')
+        return img
+
+    def preprocess(self, img):
+        """The graph's input for a BGR image: resized as the file's ``resize`` says."""
+        import cv2
+        h, w = self.size
+        resized = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+        return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32)
+
+    def __call__(self, image):
+        img = self.read(image)
+        h0, w0 = img.shape[:2]
+        outputs = self.session.run(None, {self.meta['input_name']: self.preprocess(img)})
+        h, w = self.size
+        if self.kind in ('ssd', 'rcnn'):
+            boxes, scores, labels = outputs
+            # the factors mmdet divides by (mmcv.imresize's w_scale, h_scale), in float32
+            # as mmdet divides its float32 boxes
+            scale = np.array([w / w0, h / h0, w / w0, h / h0], np.float32)
+            return dict(bboxes=boxes.astype(np.float32) / scale, scores=scores,
+                        labels=labels, label_names=self._names(labels))
+        if self.kind == 'segmentor':
+            import cv2
+            labels = outputs[0][0]
+            return dict(predictions=cv2.resize(labels.astype(np.int32), (w0, h0),
+                                               interpolation=cv2.INTER_NEAREST))
+        scores = outputs[0][0]
+        label = int(scores.argmax())
+        return dict(pred_scores=scores, pred_label=label, pred_score=float(scores[label]),
+                    pred_class=self._names([label])[0])
+
+    def _names(self, labels):
+        if not self.classes:
+            return [str(int(i)) for i in labels]
+        return [self.classes[int(i)] for i in labels]
