@@ -318,3 +318,15 @@ def test_put_wraps_mmengines_own_put(tmp_path):
     LocalBackend().put_text('y', tmp_path / 'b.txt')
     assert dst.read_bytes() == b'x' and (tmp_path / 'b.txt').read_text() == 'y'
     assert not list(tmp_path.rglob('*.tmp-*'))
+
+
+def test_docs_table_lists_every_fix_with_its_range():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / 'docs' / 'install.md').read_text()
+    rows = {line.split('|')[1].strip(' `'): line for line in text.splitlines()
+            if line.startswith('| `')}
+    for fix in fixes.FIXES:
+        assert fix.name in rows, f'docs/install.md has no row for the fix {fix.name!r}'
+        ranges = '; '.join(f'{p} >={lo},<{hi}' for p, lo, hi in fix.requires)
+        assert f'| {ranges} |' in rows[fix.name] and f'test_pin_{fix.name}' in rows[fix.name], \
+            f'docs/install.md: the row of {fix.name!r} should say {ranges} and its pin test'
