@@ -218,30 +218,31 @@ def _own_definitions(trees):
     return names
 
 
+_UPSTREAM_DEFINES = {}  # name -> whether an upstream source defines it (read once)
+
+
 def _upstream_definitions(names):
     """The ``names`` that an upstream package's source defines (``def``/``class``, or an
     assignment to ``x._name``/``_name``): read from the installed sources."""
     import importlib.util
     import re
-    names = sorted(names)
-    if not names:
-        return set()
-    pattern = re.compile(_DEFINITION.format('|'.join(map(re.escape, names))), re.M)
-    defined = set()
-    for package in UPSTREAM:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        for root in spec.submodule_search_locations:
-            for path in Path(root).rglob('*.py'):
-                if '.mim' in path.parts or 'configs' in path.parts:
-                    continue  # toolbox configs: `_base_ = ...` is data, not an API
-                text = path.read_text(encoding='utf-8', errors='replace')
-                if not any(n in text for n in names):
-                    continue
-                for match in pattern.finditer(text):
-                    defined.add(next(g for g in match.groups() if g))
-    return defined
+    todo = sorted(set(names) - set(_UPSTREAM_DEFINES))
+    if todo:
+        pattern = re.compile(_DEFINITION.format('|'.join(map(re.escape, todo))), re.M)
+        needles = [n.encode() for n in todo]
+        defined = set()
+        for package in UPSTREAM:
+            spec = importlib.util.find_spec(package)
+            for root in (spec.submodule_search_locations or []) if spec else []:
+                for path in Path(root).rglob('*.py'):
+                    if '.mim' in path.parts or 'configs' in path.parts:
+                        continue  # toolbox configs: `_base_ = ...` is data, not an API
+                    data = path.read_bytes()
+                    if any(n in data for n in needles):
+                        defined.update(next(g for g in m.groups() if g) for m in
+                                       pattern.finditer(data.decode('utf-8', 'replace')))
+        _UPSTREAM_DEFINES.update((n, n in defined) for n in todo)
+    return {n for n in names if _UPSTREAM_DEFINES[n]}
 
 
 def private_upstream_uses(sources):
