@@ -221,6 +221,21 @@ def _own_definitions(trees):
 _UPSTREAM_DEFINES = {}  # name -> whether an upstream source defines it (read once)
 
 
+def _files_mentioning(roots, needles):
+    """The ``.py`` files under ``roots`` that contain one of ``needles`` (grep where there
+    is one: 0.3 s instead of 2 s for torch's 50 MB of sources)."""
+    import shutil
+    import subprocess
+    grep = shutil.which('grep')
+    if grep:
+        args = [a for n in needles for a in ('-e', n)]
+        out = subprocess.run([grep, '-rlF', '--include=*.py', *args, *roots],
+                             capture_output=True, text=True).stdout
+        return [Path(line) for line in out.splitlines()]
+    return [p for root in roots for p in Path(root).rglob('*.py')
+            if any(n.encode() in p.read_bytes() for n in needles)]
+
+
 def _upstream_definitions(names):
     """The ``names`` that an upstream package's source defines (``def``/``class``, or an
     assignment to ``x._name``/``_name``): read from the installed sources."""
@@ -228,19 +243,18 @@ def _upstream_definitions(names):
     import re
     todo = sorted(set(names) - set(_UPSTREAM_DEFINES))
     if todo:
-        pattern = re.compile(_DEFINITION.format('|'.join(map(re.escape, todo))), re.M)
-        needles = [n.encode() for n in todo]
+        roots = [root for package in UPSTREAM
+                 for spec in [importlib.util.find_spec(package)] if spec
+                 for root in spec.submodule_search_locations or []]
         defined = set()
-        for package in UPSTREAM:
-            spec = importlib.util.find_spec(package)
-            for root in (spec.submodule_search_locations or []) if spec else []:
-                for path in Path(root).rglob('*.py'):
-                    if '.mim' in path.parts or 'configs' in path.parts:
-                        continue  # toolbox configs: `_base_ = ...` is data, not an API
-                    data = path.read_bytes()
-                    if any(n in data for n in needles):
-                        defined.update(next(g for g in m.groups() if g) for m in
-                                       pattern.finditer(data.decode('utf-8', 'replace')))
+        for path in _files_mentioning(roots, todo):
+            if '.mim' in path.parts or 'configs' in path.parts:
+                continue  # toolbox configs: `_base_ = ...` is data, not an API
+            text = path.read_text(encoding='utf-8', errors='replace')
+            for name in todo:
+                if name not in defined and name in text and re.search(
+                        _DEFINITION.format(re.escape(name)), text, re.M):
+                    defined.add(name)
         _UPSTREAM_DEFINES.update((n, n in defined) for n in todo)
     return {n for n in names if _UPSTREAM_DEFINES[n]}
 
