@@ -171,7 +171,9 @@ def test_train_and_test_scripts_are_thin(tool):
 UPSTREAM = ('mmengine', 'mmcv', 'mmdet', 'mmseg', 'mmpretrain', 'torch', 'torchvision')
 #: Justified exceptions, as (module path, name): none.
 PRIVATE_ALLOWED = set()
-_DEFINITION = r'(?:def|class)\s+({0})\b|\.({0})\s*(?::[^=\n]*)?=(?!=)|^\s*({0})\s*(?::[^=\n]*)?=(?!=)'
+#: a definition of the name {0}: ``def``/``class``, ``x.{0} = ...`` or ``{0} = ...``
+_DEFINITION = (r'(?:def|class)\s+({0})\b|\.({0})\s*(?::[^=\n]*)?=(?!=)'
+               r'|^\s*({0})\s*(?::[^=\n]*)?=(?!=)')
 
 
 def _is_private(name):
