@@ -36,7 +36,7 @@ from .apis.config import get_config, get_config_path, list_configs  # noqa: F401
 from .apis.model_hub import guard_get_model, register_model_hub  # noqa: E402
 from .fixes import default_scope  # noqa: E402
 
-register_model_hub()
-guard_get_model()
+fixes.APPLIED['model_hub'] = bool(register_model_hub())
+fixes.APPLIED['get_model_guard'] = guard_get_model()
 
 __all__ = ['default_scope', 'get_config', 'get_config_path', 'list_configs', '__version__']

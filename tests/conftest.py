@@ -18,6 +18,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'parity: float32 parity against an independent implementation; '
         'tools/run_tests.sh runs these again under other numerics (1 thread, SSE4 kernels)')
+    config.addinivalue_line(
+        'markers', 'slow: trains (Runner, torchrun), builds a wheel or starts a fresh Python '
+        'process; `bash tools/run_tests.sh --quick` (-m "not slow") leaves these out')
 
 
 @pytest.fixture(autouse=True)

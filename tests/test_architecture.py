@@ -161,3 +161,160 @@ def test_train_and_test_scripts_are_thin(tool):
     lines = (ROOT / 'tools' / f'{tool}.py').read_text().splitlines()
     assert len(lines) < 100
     assert osp.isfile(module_path(f'rexnet_mm.tools.{tool}'))
+
+
+# ------------------------------------------ private upstream names only in rexnet_mm/fixes/
+
+#: Packages whose private (single-underscore) names rexnet_mm may use in rexnet_mm/fixes/
+#: only: a patch there is pinned to the upstream code (tests/test_fixes.py); anywhere
+#: else an upgrade would change behaviour silently.
+UPSTREAM = ('mmengine', 'mmcv', 'mmdet', 'mmseg', 'mmpretrain', 'torch', 'torchvision')
+#: Justified exceptions, as (module path, name): none.
+PRIVATE_ALLOWED = set()
+#: a definition of the name {0}: ``def``/``class``, ``x.{0} = ...`` or ``{0} = ...``
+_DEFINITION = (r'(?:def|class)\s+({0})\b|\.({0})\s*(?::[^=\n]*)?=(?!=)'
+               r'|^\s*({0})\s*(?::[^=\n]*)?=(?!=)')
+
+
+def _is_private(name):
+    return name[:1] == '_' and name[1:2].isalpha() and name.isidentifier()
+
+
+def private_names_used(tree):
+    """``(line, kind, name)`` for each private name a module reaches: ``'import'`` (from an
+    upstream package, or a private upstream module), ``'self'`` (``self._x`` /
+    ``cls._x``), ``'attr'`` (``anything._x``), ``'string'`` (``getattr(x, '_x')`` and
+    other string constants spelling a private name)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module.split('.')[0] in UPSTREAM:
+                found += [(node.lineno, 'import', f'{node.module}.{a.name}') for a in node.names
+                          if _is_private(a.name) or any(map(_is_private,
+                                                             node.module.split('.')))]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, 'import', a.name) for a in node.names
+                      if a.name.split('.')[0] in UPSTREAM
+                      and any(map(_is_private, a.name.split('.')))]
+        elif isinstance(node, ast.Attribute) and _is_private(node.attr):
+            on_self = isinstance(node.value, ast.Name) and node.value.id in ('self', 'cls')
+            found.append((node.lineno, 'self' if on_self else 'attr', node.attr))
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and _is_private(node.value)):
+            found.append((node.lineno, 'string', node.value))
+    return found
+
+
+def _own_definitions(trees):
+    """Names rexnet_mm defines itself: functions, classes, module and class variables."""
+    names = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Module, ast.ClassDef)):
+                for stmt in node.body:
+                    for target in getattr(stmt, 'targets', [getattr(stmt, 'target', None)]):
+                        if isinstance(target, ast.Name):
+                            names.add(target.id)
+    return names
+
+
+_UPSTREAM_DEFINES = {}  # name -> whether an upstream source defines it (read once)
+
+
+def _files_mentioning(roots, needles):
+    """The ``.py`` files under ``roots`` that contain one of ``needles`` (grep where there
+    is one: 0.3 s instead of 2 s for torch's 50 MB of sources)."""
+    import shutil
+    import subprocess
+    grep = shutil.which('grep')
+    if grep:
+        args = [a for n in needles for a in ('-e', n)]
+        out = subprocess.run([grep, '-rlF', '--include=*.py', *args, *roots],
+                             capture_output=True, text=True).stdout
+        return [Path(line) for line in out.splitlines()]
+    return [p for root in roots for p in Path(root).rglob('*.py')
+            if any(n.encode() in p.read_bytes() for n in needles)]
+
+
+def _upstream_definitions(names):
+    """The ``names`` that an upstream package's source defines (``def``/``class``, or an
+    assignment to ``x._name``/``_name``): read from the installed sources."""
+    import importlib.util
+    import re
+    todo = sorted(set(names) - set(_UPSTREAM_DEFINES))
+    if todo:
+        roots = [root for package in UPSTREAM
+                 for spec in [importlib.util.find_spec(package)] if spec
+                 for root in spec.submodule_search_locations or []]
+        defined = set()
+        for path in _files_mentioning(roots, todo):
+            if '.mim' in path.parts or 'configs' in path.parts:
+                continue  # toolbox configs: `_base_ = ...` is data, not an API
+            text = path.read_text(encoding='utf-8', errors='replace')
+            for name in todo:
+                if name not in defined and name in text and re.search(
+                        _DEFINITION.format(re.escape(name)), text, re.M):
+                    defined.add(name)
+        _UPSTREAM_DEFINES.update((n, n in defined) for n in todo)
+    return {n for n in names if _UPSTREAM_DEFINES[n]}
+
+
+def private_upstream_uses(sources):
+    """``{path: [(line, kind, name), ...]}``: the private upstream names each of
+    ``sources`` (``{path: text}``) uses, judged against the names rexnet_mm defines."""
+    trees = {path: ast.parse(text, str(path)) for path, text in sources.items()}
+    own = _own_definitions(ast.parse(p.read_text()) for p in PACKAGE.rglob('*.py'))
+    own |= _own_definitions(trees.values())
+    used = {path: private_names_used(tree) for path, tree in trees.items()}
+    upstream = _upstream_definitions({n.rpartition('.')[2] for uses in used.values()
+                                      for _, kind, n in uses if kind != 'import'})
+    wrong = {}
+    for path, uses in used.items():
+        for line, kind, name in uses:
+            if kind == 'import':
+                bad = True
+            elif kind == 'attr':  # on another object: upstream's if upstream has that name
+                bad = name in upstream
+            else:  # on self, or a string: upstream's unless we define the name ourselves
+                bad = name in upstream and name not in own
+            if bad and (str(path), name) not in PRIVATE_ALLOWED:
+                wrong.setdefault(str(path), []).append((line, kind, name))
+    return wrong
+
+
+def _checked_sources():
+    paths = [p for p in PACKAGE.rglob('*.py') if 'fixes' not in p.relative_to(PACKAGE).parts]
+    paths += sorted(ROOT.glob('tools/**/*.py'))
+    return {p.relative_to(ROOT): p.read_text() for p in paths}
+
+
+def test_private_upstream_names_only_in_fixes():
+    """No module outside rexnet_mm/fixes/ (nor a tools/ script) uses a private name of
+    mmengine, mmcv, mmdet, mmseg, mmpretrain or torch: rexnet_mm/fixes/upstream.py has
+    helpers for the ones the other layers need."""
+    sources = _checked_sources()
+    assert len(sources) > 40 and any('models' in str(p) for p in sources)
+    wrong = private_upstream_uses(sources)
+    assert not wrong, ('private upstream names outside rexnet_mm/fixes/ (move them into a '
+                       f'helper there, e.g. rexnet_mm/fixes/upstream.py): {wrong}')
+
+
+def test_private_upstream_scan_finds_planted_uses():
+    planted = '\n'.join([
+        'from torch.nn.modules.batchnorm import _BatchNorm',
+        'import torch._dynamo',
+        'from mmpretrain.apis.model import ModelHub',
+        'n = len(ModelHub._models_dict)',
+        'def f(self, model, pre):',
+        '    self._is_init = True',  # mmengine BaseModule's, set on our subclass
+        '    getattr(pre, "_channel_conversion", False)',
+        '    return model._forward(pre)',  # mmseg's, though our backbones define one too
+        'def g(self):',
+        '    return self._freeze_stages(), self._not_upstream, x._rexnet_mm_mark',
+    ])
+    wrong = private_upstream_uses({Path('planted.py'): planted})['planted.py']
+    assert sorted(name for _, _, name in wrong) == sorted([
+        'torch.nn.modules.batchnorm._BatchNorm', 'torch._dynamo', '_models_dict', '_is_init',
+        '_channel_conversion', '_forward']), wrong

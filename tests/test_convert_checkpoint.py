@@ -36,6 +36,7 @@ def run(*args):
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
+@pytest.mark.slow  # the script in a new process
 def test_cli_converts_exports_and_protects_files(tmp_path):
     ref = randomize_(timm_rexnet(1.0), seed=5)
     src = tmp_path / 'rexnet_100.pth'
@@ -79,6 +80,7 @@ def test_cli_errors_are_one_line(tmp_path):
     assert not (tmp_path / 'out.pth').exists()
 
 
+@pytest.mark.slow
 def test_cli_converts_many_files_into_a_directory(tmp_path):
     """Several sources go to DIR/<name>.pth under a progress bar; a bad one is reported
     in one line and does not stop the others; exit status 1 then."""

@@ -54,6 +54,7 @@ def _number(text, after):
     return float(text.split(after)[1].split()[0].rstrip(',%'))
 
 
+@pytest.mark.slow
 def test_classifier_exports_fused_with_dynamic_batch_and_size(tmp_path, capsys):
     out = str(tmp_path / 'cls.onnx')
     result = deploy([CLS, _checkpoint(CLS, tmp_path / 'cls.pth'), '--out', out,
@@ -68,6 +69,7 @@ def test_classifier_exports_fused_with_dynamic_batch_and_size(tmp_path, capsys):
     assert 'ONNX Runtime vs eager PyTorch: scores' in printed
 
 
+@pytest.mark.slow
 def test_segmentor_labels_agree_at_other_sizes(tmp_path):
     """The FPN head's upsampling stays relative to the input (traced as a constant
     size it was wrong at any other size: 7% of the logits' scale)."""
@@ -80,6 +82,7 @@ def test_segmentor_labels_agree_at_other_sizes(tmp_path):
     assert 'BatchNormalization' not in _ops(out)
 
 
+@pytest.mark.slow
 def test_ssdlite_exports_with_nms_and_matches_mmdet_predict(tmp_path):
     out = str(tmp_path / 'det.onnx')
     image = tmp_path / 'shapes.png'
@@ -99,6 +102,7 @@ def test_ssdlite_exports_with_nms_and_matches_mmdet_predict(tmp_path):
         assert _number(text, 'score diff| ') <= 1e-3
 
 
+@pytest.mark.slow
 def test_faster_rcnn_exports_with_roialign_and_matches_mmdet_predict(tmp_path):
     """RPN (per-level top-k, NMS within levels), RoIAlign on each proposal's FPN level
     and the box head's class-wise NMS, against mmdet's two-stage ``predict``."""
@@ -117,6 +121,7 @@ def test_faster_rcnn_exports_with_roialign_and_matches_mmdet_predict(tmp_path):
     assert result['second'].startswith('mirrored image')
 
 
+@pytest.mark.slow
 def test_onnx_roialign_equals_mmcv_roialign(tmp_path):
     """ONNX RoiAlign (opset 16, half_pixel) under ONNX Runtime against mmcv's RoIAlign
     (aligned, average, adaptive sampling) on random features and boxes, some of them
@@ -141,6 +146,7 @@ def test_onnx_roialign_equals_mmcv_roialign(tmp_path):
     assert (got - expected).abs().max() <= 1e-6 * feats.abs().max()
 
 
+@pytest.mark.slow
 def test_existing_output_is_kept_without_force(tmp_path):
     out = tmp_path / 'cls.onnx'
     out.write_bytes(b'mine')
@@ -155,6 +161,7 @@ def test_existing_output_is_kept_without_force(tmp_path):
 
 @pytest.mark.parametrize('case', ['missing', 'truncated', 'other model', 'mask rcnn',
                                   'ssd dynamic'])
+@pytest.mark.slow
 def test_bad_input_is_one_line(case, tmp_path):
     config, ckpt = CLS, str(tmp_path / 'missing.pth')
     extra, expected = [], 'does not exist'
@@ -180,6 +187,7 @@ def test_bad_input_is_one_line(case, tmp_path):
     assert not osp.exists(tmp_path / 'x.onnx')
 
 
+@pytest.mark.slow
 def test_a_mismatch_fails_the_command(tmp_path, monkeypatch):
     """The parity check can fail: ONNX Runtime's scores moved by 1e-3 of their scale."""
     import rexnet_mm.apis.deploy as api
@@ -192,6 +200,7 @@ def test_a_mismatch_fails_the_command(tmp_path, monkeypatch):
     assert 'does not match the eager model' in str(err.value)
 
 
+@pytest.mark.slow
 def test_profile_ops_names_where_the_time_goes(capsys):
     """tools/analysis/profile_ops.py: the convolutions are most of a ReXNet classifier's
     operator time, in eager PyTorch and under ONNX Runtime (where SiLU is one fused

@@ -16,11 +16,13 @@ PAPER_MACS = {key: macs for key, (_, macs) in REXNET_PAPER.items()}
 
 @pytest.mark.parametrize('width,arch,depth_mult', [(1.0, 'v1', 1.0), (1.3, 'lite', 1.0),
                                                    (0.9, 'v1', 1.3), (2.0, 'v1', 0.5)])
+@pytest.mark.slow
 def test_rexnet_cost_equals_built_model(width, arch, depth_mult):
     model = build_rexnet_classifier(width, arch, depth_mult=depth_mult).eval()
     assert rexnet_cost(width, arch, depth_mult) == (count_params(model), conv_fc_macs(model))
 
 
+@pytest.mark.slow
 def test_regnet_cost_equals_built_model():
     archs = ['regnetx_200mf', 'regnety_1.6gf']
     sampled = sample_regnets(2, se=True, seed=3)
@@ -47,6 +49,7 @@ def test_zoo_regnet_recovered_for_its_budget(name):
     assert rows[0]['depths'] == list(REGNET_ZOO[name][2])
 
 
+@pytest.mark.slow
 def test_samples_are_four_stage_design_space_points_and_meet_the_budget():
     a = sample_regnets(50, seed=1)
     assert a == sample_regnets(50, seed=1) and a != sample_regnets(50, seed=2)

@@ -97,6 +97,7 @@ def tiny_run_options(cfg_path, data_root, size=96):
 
 # --------------------------------------------------------------------------- build
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cfg_path', SHIPPED, ids=_name)
 def test_shipped_config_builds_with_init_detector(cfg_path):
     from mmdet.apis import init_detector
@@ -145,6 +146,7 @@ def test_faster_rcnn_rexnet_params_match_paper():
     assert abs(used / 1e6 - 20.7) < 0.1, used  # 80 COCO classes
 
 
+@pytest.mark.slow
 def test_get_flops_agrees_with_mmdet_and_the_paper():
     """tools/analysis/get_flops.py: our RegNetX-3.2GF Faster R-CNN is mmdet's own
     config's model (same params and FLOPs); ReXNet-1.0 Faster R-CNN counts the
@@ -165,6 +167,7 @@ def test_get_flops_agrees_with_mmdet_and_the_paper():
         config_complexity('mmdet::regnet/nope.py')
 
 
+@pytest.mark.slow
 def test_pretrained_weights_load_from_config_path(tmp_path):
     """The backbone's init_cfg loads a (converted) ImageNet checkpoint."""
     from mmdet.registry import MODELS
@@ -207,6 +210,7 @@ def test_missing_imagenet_checkpoint_is_one_line(tmp_path, capsys, monkeypatch):
 
 # --------------------------------------------------------------------------- run
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cfg_path', SHIPPED, ids=_name)
 def test_config_trains_one_iter_and_tests(cfg_path, shapes, tmp_path):
     train, test = import_module('rexnet_mm.tools.train'), import_module('rexnet_mm.tools.test')
@@ -231,6 +235,7 @@ def test_config_trains_one_iter_and_tests(cfg_path, shapes, tmp_path):
 
 # --------------------------------------------------------------------------- learning
 
+@pytest.mark.slow
 def test_demo_config_learns_shapes(tmp_path):
     """The demo config (configs/detection/demo) really learns: 120 iterations from
     scratch on 16 generated 96 px images lower the loss below 40% of its start and

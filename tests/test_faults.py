@@ -178,6 +178,7 @@ def _train_subprocess(cfg, work, *extra, **env):
                           timeout=600)
 
 
+@pytest.mark.slow
 def test_killed_mid_epoch_resumes_to_the_same_weights(tiny_cfg, reference, tmp_path,
                                                        monkeypatch):
     """SIGKILL after iteration 3 (the first of epoch 2; last checkpoint: epoch 1), then
@@ -207,6 +208,7 @@ def test_killed_mid_epoch_resumes_to_the_same_weights(tiny_cfg, reference, tmp_p
     assert osp.getsize(png) > 5000
 
 
+@pytest.mark.slow
 def test_kill_while_writing_a_checkpoint_keeps_the_last_one(tiny_cfg, reference, tmp_path,
                                                             monkeypatch):
     """SIGKILL inside the write of epoch 2's checkpoint, with max_keep_ckpts=1. Unfixed,
@@ -230,6 +232,7 @@ def test_kill_while_writing_a_checkpoint_keeps_the_last_one(tiny_cfg, reference,
     _assert_same_final_state(work, reference)
 
 
+@pytest.mark.slow
 def test_resume_skips_a_checkpoint_that_does_not_load(tiny_cfg, reference, tmp_path,
                                                       monkeypatch, capsys):
     """last_checkpoint names a truncated epoch_3.pth: --resume says so in one line,
@@ -261,6 +264,7 @@ def test_resume_without_a_loadable_checkpoint_is_one_line(tiny_cfg, tmp_path, mo
     assert 'cannot be loaded' in str(exc.value) and '\n' not in str(exc.value)
 
 
+@pytest.mark.slow
 def test_work_dir_of_another_config_is_refused(tiny_cfg, reference, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(osp.dirname(tiny_cfg))
     work = tmp_path / 'work'
@@ -322,6 +326,7 @@ EQUIVALENCE_ULPS = 4
 EPS32 = torch.finfo(torch.float32).eps
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_equal_one_process(tiny_cfg, reference, tmp_path,
                                                    monkeypatch):
     """tools/dist_train.sh (torchrun, 2 gloo processes, 1 image each) ends with the
@@ -509,6 +514,7 @@ def test_bad_backbone_arguments_are_one_line(option, expected, tiny_cfg, tmp_pat
     assert 'model.backbone (ReXNet) cannot be built' in msg and expected in msg, msg
 
 
+@pytest.mark.slow
 def test_corrupt_image_stops_in_one_line_naming_it(coco_copy):
     """An undecodable image is met only when the data loader reads it (decoding every
     image up front would cost minutes on COCO): the run stops there in one line that
@@ -521,6 +527,7 @@ def test_corrupt_image_stops_in_one_line_naming_it(coco_copy):
     assert not list((data.parent / 'wd').rglob('*.pth'))
 
 
+@pytest.mark.slow
 def test_a_killed_worker_ends_the_whole_distributed_job(tiny_cfg, tmp_path):
     """Rank 1 SIGKILLed after its first iteration: rank 0 would wait in the next gradient
     all-reduce forever; torchrun's agent sees the dead worker, stops the other and exits

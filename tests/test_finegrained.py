@@ -93,6 +93,7 @@ def _write_checkpoint(layout, tmp_path):
     ('timm', 'rexnet_1.0', 'rexnet_timm'),
     ('pycls', 'regnety_1.6gf', 'regnet_pycls'),
 ])
+@pytest.mark.slow
 def test_checkpoint_loads_backbone_and_reinitialises_classifier(
         layout, arch, fmt, birds, tmp_path):
     from mmpretrain.registry import MODELS
@@ -131,6 +132,7 @@ def test_checkpoint_loads_backbone_and_reinitialises_classifier(
     assert rel_diff(ours, ref) <= PARITY_RTOL  # float32 rounding, relative to scale
 
 
+@pytest.mark.slow
 def test_wrong_checkpoint_is_one_line_error(birds, tmp_path):
     path, _, _, _ = _write_checkpoint('timm', tmp_path)  # a ReXNet-1.0 file
     for arch, expected in (('regnety_1.6gf', 'unrecognised checkpoint layout'),
@@ -155,6 +157,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_short_finetune_beats_chance(birds, tmp_path, capsys, one_thread):
     work_dir = tmp_path / 'finetune'
     result = transfer_cli.main([
@@ -313,6 +316,7 @@ BREAK = {'cub': 'image_class_labels.txt', 'cars': 'cars_annos.mat',
          'food': 'meta/train.txt', 'pets': 'annotations/test.txt'}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('fixture', list(FIXTURES))
 def test_dataset_config_builds_from_real_layout(fixture, tmp_path):
     from mmengine.config import Config
@@ -409,6 +413,7 @@ def test_generator_is_deterministic_and_never_overwrites(tmp_path):
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize('name,params', [('rexnet-1.0_4xb128_in1k', 4_796_873),
                                          ('rexnet-lite-1.0_4xb128_in1k', 4_740_056)])
+@pytest.mark.slow
 def test_imagenet_classifier_configs(name, params, tmp_path):
     from mmengine.config import Config
     from mmpretrain.registry import MODELS, TRANSFORMS
@@ -437,6 +442,7 @@ def test_imagenet_classifier_configs(name, params, tmp_path):
     assert rel_diff(ours, ref) <= PARITY_RTOL  # float32 rounding, relative to scale
 
 
+@pytest.mark.slow
 def test_standin_pretraining_data_and_config(tmp_path):
     """The ImageNet stand-in: shapes in CustomDataset layout, read by its config."""
     from mmengine.config import Config

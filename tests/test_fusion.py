@@ -70,6 +70,7 @@ def _outputs(model, x, scope, proposals=None):
         return _flat([feats, model.rpn_head(feats), roi], []), proposals
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', CONFIGS)
 def test_fused_model_equals_unfused_and_has_no_bn(name):
     model, _, scope = build_random_model(osp.join(ROOT, 'configs', name))

@@ -13,6 +13,9 @@ from mmengine.registry import DefaultScope
 
 import rexnet_mm
 
+#: three toolboxes' models built and run, twice: ~30 s on 2 cores
+pytestmark = pytest.mark.slow
+
 
 def _current_scope():
     current = DefaultScope.get_current_instance()

@@ -52,6 +52,7 @@ def test_published_results_are_sourced_and_in_the_reference_doc():
     assert found >= 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('stem', ['ssdlite_rexnet', 'rexnet-1.0_4xb128_in1k'])
 def test_measured_metadata_is_current(stem):
     """Re-measure two cheap configs: a changed model without a regenerated metafile fails."""

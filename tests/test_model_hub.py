@@ -44,6 +44,7 @@ def test_our_classifiers_are_in_mmpretrains_model_hub():
     assert 'resnet18_8xb32_in1k' in mmpretrain.list_models('resnet18*')
 
 
+@pytest.mark.slow
 def test_get_model_inferencer_and_feature_extractor_by_name(tmp_path):
     from mmpretrain import FeatureExtractor, ImageClassificationInferencer, get_model
     torch.manual_seed(0)

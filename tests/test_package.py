@@ -12,6 +12,7 @@ import rexnet_mm
 from rexnet_mm.fixes import checkpoint_loading
 
 
+@pytest.mark.slow
 def test_whole_stack_imports():
     code = 'import rexnet_mm, mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models, timm'
     subprocess.run([sys.executable, '-c', code], check=True)
@@ -149,6 +150,7 @@ def _runner(work_dir, max_iters, **kwargs):
         randomness=dict(seed=0), **kwargs)
 
 
+@pytest.mark.slow
 def test_runner_checkpoint_needs_the_fix(tmp_path):
     """The Runner's own checkpoints load weights-only thanks to the fix, and not without
     it. (Resuming a killed detector training from one is tests/test_tools.py's

@@ -47,6 +47,7 @@ def test_linear_layer_rank_is_the_dimension_ratio(d_in, d_out):
             assert rank.rank_ratio(block(x)) == d_in / d_out
 
 
+@pytest.mark.slow
 def test_study_reproduces_the_papers_three_observations():
     rows = _study()
     found = rank.observations(rows)
@@ -60,6 +61,7 @@ def test_study_reproduces_the_papers_three_observations():
     assert silu - relu > 0.1 and elu - relu > 0.05, (relu, silu, elu)
 
 
+@pytest.mark.slow
 def test_observations_are_refused_where_they_do_not_hold():
     """At a tolerance of 1e-3 every nonlinearity is full rank: SiLU/ELU are no longer
     above ReLU, and the checker must say so (it is not a test that cannot fail)."""
@@ -72,6 +74,7 @@ def test_observations_are_refused_where_they_do_not_hold():
     assert rank.observations(fake)[0][1] is False
 
 
+@pytest.mark.slow
 def test_study_is_deterministic_by_seed():
     a, b = _study(networks=1, ratios=(0.2, 0.8)), _study(networks=1, ratios=(0.2, 0.8))
     assert a == b
@@ -91,6 +94,7 @@ def test_same_networks_for_every_nonlinearity():
     assert rank.build_block('ib_dw3x3', 4, 40, 'relu')[1].conv.groups == 24
 
 
+@pytest.mark.slow
 def test_rank_study_command_writes_csv_and_png(tmp_path, capsys):
     out = tmp_path / 'study'
     assert rank.study_main(['--out-dir', str(out), '--networks', '1', '--widths', '32', '48',
@@ -143,6 +147,7 @@ def _direct_nuclear(backbone, prep, path, size):
     'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
     'mmpretrain::resnet/resnet18_8xb32_in1k.py',
 ])
+@pytest.mark.slow
 def test_feature_rank_matches_a_direct_svd(config, images):
     from mmengine.registry import DefaultScope
     before = DefaultScope.get_current_instance()
@@ -163,6 +168,7 @@ def test_feature_rank_matches_a_direct_svd(config, images):
         assert len(pooled[row['tap']]) == 3 * min(row['channels'], row['spatial'])
 
 
+@pytest.mark.slow
 def test_feature_rank_loads_checkpoints(tmp_path, images):
     """A trained (here: perturbed) backbone checkpoint changes the report; the same
     weights loaded as a full-model or a backbone-only file give the same numbers."""
@@ -189,6 +195,7 @@ def test_feature_rank_loads_checkpoints(tmp_path, images):
         rank.build_backbone(cfg, str(tmp_path / 'other.pth'))
 
 
+@pytest.mark.slow
 def test_feature_rank_command(tmp_path, images, capsys):
     out = tmp_path / 'fr'
     assert rank.feature_rank_main([

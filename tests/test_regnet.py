@@ -121,6 +121,7 @@ def zoo_pair(request):
     yield arch, ref, ours
 
 
+@pytest.mark.slow
 @pytest.mark.parity
 def test_timm_parity(zoo_pair):
     arch, ref, ours = zoo_pair
@@ -142,6 +143,7 @@ def test_parity_tolerance_catches_a_one_percent_weight_change():
     assert change > 2 * PARITY_RTOL
 
 
+@pytest.mark.slow
 def test_params_and_flops_match_pycls_zoo(zoo_pair):
     arch, ref, ours = zoo_pair
     _, _, _, gflops, mparams = ZOO[arch]
@@ -152,6 +154,7 @@ def test_params_and_flops_match_pycls_zoo(zoo_pair):
     assert abs(flops / 1e9 - gflops) <= 0.01 * gflops, (arch, flops)
 
 
+@pytest.mark.slow
 def test_model_complexity_info_at_224():
     """get_model_complexity_info at 224x224 on the smallest model: pycls' params, and
     FLOPs that are pycls' conv+FC count (exactly our 32x32 scaling) plus BN/pooling."""
@@ -181,6 +184,7 @@ def _mmdet_archs():
 @pytest.mark.parametrize('arch', ['regnetx_400mf', 'regnety_1.6gf'])
 @pytest.mark.parametrize('output_stride,strides,dilations', [
     (8, (2, 2, 1, 1), (1, 1, 2, 4)), (16, (2, 2, 2, 1), (1, 1, 1, 2))])
+@pytest.mark.slow
 def test_dilated_regnet_equals_timm(arch, output_stride, strides, dilations):
     """mmseg-style strides/dilations with contract_dilation (the first block of a dilated
     stage at half the dilation) is timm's regnet(output_stride=...)."""
@@ -203,6 +207,7 @@ def test_dilated_regnet_equals_timm(arch, output_stride, strides, dilations):
     assert regnet_timm_parity(ref, plain)['rel'] > 100 * PARITY_RTOL
 
 
+@pytest.mark.slow
 @pytest.mark.parity
 @pytest.mark.parametrize('arch', _mmdet_archs())
 def test_mmdet_parity(arch):
@@ -357,6 +362,7 @@ def test_with_cp_same_outputs_and_gradients():
         assert close(p.grad, grads[name].grad), name
 
 
+@pytest.mark.slow
 def test_registries():
     from mmdet.models.backbones import RegNet as MMDetRegNet
     from mmdet.registry import MODELS as DET

@@ -76,6 +76,7 @@ def test_tap_strides(arch):
 
 # --------------------------------------------------------------------- params and MACs
 
+@pytest.mark.slow
 @pytest.mark.parametrize('width', sorted(V1_PARAMS))
 def test_v1_params_equal_paper(width):
     n = count_params(build_rexnet_classifier(widen_factor=width))
@@ -94,6 +95,7 @@ def test_lite_params_equal_paper(width):
 
 @pytest.mark.parametrize('arch,width', [('v1', w) for w in V1_WIDTHS] +
                          [('lite', w) for w in sorted(LITE_MACS)])
+@pytest.mark.slow
 def test_macs_within_one_percent(arch, width):
     model = build_rexnet_classifier(widen_factor=width, arch=arch).eval()
     expected = (V1_MACS if arch == 'v1' else LITE_MACS)[width]
@@ -102,6 +104,7 @@ def test_macs_within_one_percent(arch, width):
 
 # ------------------------------------------------------------------------ timm parity
 
+@pytest.mark.slow
 @pytest.mark.parity
 @pytest.mark.parametrize('width', V1_WIDTHS)
 def test_timm_parity(width):
@@ -408,6 +411,7 @@ def test_converted_checkpoint_round_trip(tmp_path):
 
 # ------------------------------------------------------------------------- dilation
 
+@pytest.mark.slow
 @pytest.mark.parity
 @pytest.mark.parametrize('output_stride', [8, 16])
 def test_dilated_rexnet_equals_timm(output_stride):
@@ -433,6 +437,7 @@ def test_dilated_rexnet_equals_timm(output_stride):
 
 # ----------------------------------------------------------------------- depth multiplier
 
+@pytest.mark.slow
 @pytest.mark.parity
 @pytest.mark.parametrize('depth_mult,width', [(0.5, 1.0), (1.3, 0.9)])
 def test_depth_mult_equals_timm(depth_mult, width):
@@ -474,6 +479,7 @@ def _same_model(a, b):
         return all(torch.equal(p, q) for p, q in zip(a.eval()(x), b.eval()(x)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('arch,width', [('v1', 1.0), ('v1', 1.3), ('lite', 1.5)])
 def test_published_plans_are_instances_of_the_linear_rule(arch, width):
     """The rule's parameters given explicitly (a dict) and the per-block widths given

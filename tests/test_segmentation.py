@@ -16,6 +16,7 @@ SEG = Path(__file__).resolve().parents[1] / 'configs' / 'segmentation'
 CONFIGS = sorted(p for p in SEG.glob('*/*.py') if p.parent.name != 'demo')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
 def test_segmentor_trains_and_predicts(path, tmp_path):
     from mmseg.registry import MODELS
@@ -137,6 +138,7 @@ def _constant_miou(ann_dir):
     return 100 * float(np.mean(ious))
 
 
+@pytest.mark.slow
 def test_demo_config_learns_shapes(trained_demo):
     losses = trained_demo['losses']
     assert losses[-5:].mean() < 0.5 * losses[:3].mean(), (losses[:3], losses[-5:])
@@ -149,6 +151,7 @@ def test_demo_config_learns_shapes(trained_demo):
     assert any(f.endswith('.png') for _, _, fs in os.walk(trained_demo['show']) for f in fs)
 
 
+@pytest.mark.slow
 def test_mmseg_inferencer_and_apis_match_tools_test(trained_demo):
     """mmseg's own MMSegInferencer and init_model/inference_model on the shipped config and
     the checkpoint tools/train.py wrote: masks of the input's size, the trained classes,

@@ -73,6 +73,7 @@ def test_generator_is_deterministic_and_exact(tmp_path):
         assert union.max() == 1  # instances do not overlap
 
 
+@pytest.mark.slow
 def test_generator_rotation_bound():
     """``max_rotation`` bounds the turn of each shape: a square turned by t fills
     1 / (cos t + sin t)^2 of its box (1 upright, 0.5 at 45 degrees)."""
@@ -175,6 +176,7 @@ def test_coco_eval_scores_perfect_and_shifted(val_data, tmp_path, capsys):
         coco_eval.main([ann, '--bbox', files['far.bbox'], '--min-ap50', '0.5'])
 
 
+@pytest.mark.slow
 def test_draw_detections_png(val_data, tmp_path):
     from PIL import Image
 
@@ -191,6 +193,7 @@ def test_draw_detections_png(val_data, tmp_path):
     assert np.abs(a - b).sum() > 1000  # the boxes (and labels) were drawn
 
 
+@pytest.mark.slow
 def test_first_user_command_stops_on_missing_checkpoint(tmp_path):
     """`python tools/train.py configs/ssdlite_rexnet.py` offline with an empty weights
     cache (the suite runs offline, tests/conftest.py): one line naming the sources, the
@@ -257,6 +260,7 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, inte
 '''
 
 
+@pytest.mark.slow
 def test_same_train_script_serves_mmpretrain_and_mmseg(tmp_path):
     """tools/train.py dispatches on default_scope: one iteration each."""
     from PIL import Image

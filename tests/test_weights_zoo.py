@@ -19,7 +19,8 @@ import torch
 from mmengine.config import Config
 from safetensors.torch import save as safetensors_bytes
 
-import rexnet_mm  # noqa: F401
+import rexnet_mm
+import rexnet_mm.errors
 from rexnet_mm.analysis.parity import (random_image, randomize_, rel_diff, timm_regnet,
                                        timm_regnet_outputs, timm_rexnet,
                                        timm_rexnet_outputs)
@@ -330,3 +331,6 @@ def test_mmpretrain_get_model_pretrained_true_fetches_by_name(sources):
         assert rel_diff(model(x, mode='tensor'), logits) < RTOL
     with pytest.raises(WeightsUnavailable, match='no public download of rexnet_mm://rexnet-lite-1.0'):
         mmpretrain.get_model('rexnet-lite-1.0_4xb128_in1k', pretrained=True)
+    # a fine-grained recipe has no released weights: refused, not random weights
+    with pytest.raises(rexnet_mm.errors.UserError, match='rexnet-1.0_cub has no released weights'):
+        mmpretrain.get_model('rexnet-1.0_cub', pretrained=True)

@@ -11,6 +11,8 @@ import sysconfig
 
 import pytest
 
+pytestmark = pytest.mark.slow  # pip wheel, a fresh venv, one training iteration
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 

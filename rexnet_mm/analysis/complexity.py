@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import InvalidValueError, MissingFileError
+from ..fixes.upstream import split_toolbox_config
 
 
 def count_params(model):
@@ -63,11 +64,10 @@ def load_any_config(cfg_path):
     from mmengine.config import Config
 
     if '::' in cfg_path and not osp.isfile(cfg_path):
-        from mmengine.config.utils import _get_package_and_cfg_path
         from mmengine.utils import get_installed_path
 
         try:
-            package, rel = _get_package_and_cfg_path(cfg_path)
+            package, rel = split_toolbox_config(cfg_path)
         except ValueError:
             raise MissingFileError(f'{cfg_path!r}: write a toolbox config as '
                                     f"'mmdet::folder/name.py'") from None

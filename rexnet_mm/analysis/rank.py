@@ -286,18 +286,19 @@ def list_images(folder, max_images=None):
 
 def _load_weights(model, checkpoint):
     """Load a full-model checkpoint, or a backbone-only one, into ``model``."""
-    from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+    from mmengine.runner import CheckpointLoader
+
+    from ..fixes.upstream import load_state_into
     if not osp.isfile(checkpoint):
         raise MissingFileError(f'checkpoint {checkpoint!r} does not exist: give a file '
                                 'written by tools/train.py or tools/convert_checkpoint.py')
-    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu', logger=None)
     state = state.get('state_dict', state)
     keys = set(model.backbone.state_dict())
     if any(k.startswith('backbone.') and k[9:] in keys for k in state):
-        _load_checkpoint_to_model(model, state, strict=False, logger='silent')
+        load_state_into(model, state, strict=False, logger='silent')
     elif any(k in keys for k in state):
-        _load_checkpoint_to_model(model.backbone, state, strict=False,
-                                  logger='silent')
+        load_state_into(model.backbone, state, strict=False, logger='silent')
     else:
         raise InvalidValueError(f'{checkpoint!r} has no weights of this backbone '
                          f'({type(model.backbone).__name__}): is it the right config?')

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..fixes.upstream import swaps_channels
 from .config import ConfigError, find_config
 
 OPSET = 17
@@ -51,8 +52,7 @@ class _Normalize(nn.Module):
 
     def __init__(self, preprocessor):
         super().__init__()
-        flip = any(bool(getattr(preprocessor, k, False)) for k in
-                   ('_channel_conversion', 'channel_conversion', 'to_rgb'))
+        flip = swaps_channels(preprocessor)
         mean = getattr(preprocessor, 'mean', None)
         std = getattr(preprocessor, 'std', None)
         if mean is None or std is None:
@@ -88,7 +88,7 @@ class SegmentorExport(_Export):
     outputs = ('labels', )
 
     def forward(self, image):
-        logits = self.model._forward(self.pre(image))
+        logits = self.model.forward(self.pre(image), mode='tensor')
         logits = F.interpolate(logits, size=image.shape[2:], mode='bilinear',
                                align_corners=self.model.decode_head.align_corners)
         return logits.argmax(1)

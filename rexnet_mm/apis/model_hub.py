@@ -5,8 +5,8 @@ rexnet_mm's names (registered on ``import rexnet_mm``). The stand-ins trained on
 embedded generated data (``standin_*``, ``*_synthetic-birds``) are not registered."""
 import os.path as osp
 
-from ..errors import MissingFileError
-from ..utils import rebind
+from ..errors import MissingFileError, UserError
+from ..fixes import model_hub
 from .config import config_dir
 
 #: metafiles of the configs that build mmpretrain models
@@ -28,31 +28,14 @@ def is_standin(meta):
 def register_model_hub():
     """Register our classification metafiles with mmpretrain's ModelHub (once; a no-op
     without mmpretrain). Returns the names registered."""
-    try:
-        from mmpretrain.apis.model import ModelHub
-    except ImportError:
-        return []
     root = config_dir()
     # metafiles name their configs as ``configs/<folder>/<name>.py``: relative to the
     # folder holding ``configs`` (the checkout, or ``rexnet_mm/.mim`` in a wheel)
-    prefix = osp.dirname(root)
-    before = set(ModelHub._models_dict)
-    for rel in CLASSIFICATION_METAFILES:
-        path = osp.join(root, rel)
-        if not osp.isfile(path):
-            continue
-        from modelindex.load_model_index import load
-        index = load(path)
-        index.build_models_with_collections()
-        for meta in index.models:
-            if is_standin(meta):
-                continue  # its config stays usable by path: rexnet_mm.get_config(name)
-            if meta.name.lower() in ModelHub._models_dict:
-                continue  # registered by an earlier import (e.g. a reload)
-            meta.config = ModelHub._expand_config_path(meta, prefix)
-            ModelHub._models_dict[meta.name.lower()] = meta
-    register_model_hub.names = sorted(
-        set(register_model_hub.names) | (set(ModelHub._models_dict) - before))
+    paths = [osp.join(root, rel) for rel in CLASSIFICATION_METAFILES
+             if osp.isfile(osp.join(root, rel))]
+    # the stand-ins' configs stay usable by path: rexnet_mm.get_config(name)
+    added = model_hub.register_metafiles(paths, osp.dirname(root), skip=is_standin)
+    register_model_hub.names = sorted(set(register_model_hub.names) | set(added))
     return register_model_hub.names
 
 
@@ -65,29 +48,28 @@ def missing_weights_message(name, path):
             f'train one with tools/train.py')
 
 
+def _weights_of(name):
+    from mmpretrain.apis.model import ModelHub
+    return ModelHub.get(name).weights
+
+
 def guard_get_model():
     """Make ``get_model(<our name>, pretrained=MISSING)`` (and the inferencers built on
     it) fail in one line naming the convert command, instead of mmengine's bare
-    'can not be found'. mmpretrain binds ``get_model`` in several modules; each binding
-    of the original function is replaced by the same wrapper. Other names pass through."""
-    import functools
-    import importlib
-    try:
-        model_module = importlib.import_module('mmpretrain.apis.model')
-    except ImportError:
-        return
-    original = model_module.get_model
-    if getattr(original, '_rexnet_mm_guard', False):
-        return
+    'can not be found', and ``pretrained=True`` of a model without weights (mmpretrain
+    would warn and build random weights) fail in one line too (:func:`rexnet_mm.fixes.model_hub.guard_get_model` wraps every
+    binding of mmpretrain's ``get_model``). Other names pass through. True if applied."""
     ours = set(register_model_hub.names)
 
-    @functools.wraps(original)
-    def get_model(model, pretrained=False, *args, **kwargs):
+    def check(model, pretrained):
         if (isinstance(model, str) and model.lower() in ours and isinstance(pretrained, str)
                 and '://' not in pretrained and not osp.isfile(pretrained)):
             raise MissingFileError(missing_weights_message(model, pretrained))
-        return original(model, pretrained, *args, **kwargs)
+        if (pretrained is True and isinstance(model, str) and model.lower() in ours
+                and _weights_of(model) is None):
+            raise UserError(f'{model} has no released weights (only the ImageNet '
+                            f'classifiers do, by zoo name): train it with tools/train.py or '
+                            f'tools/transfer.py and pass pretrained=PATH, or '
+                            f'pretrained=False for random weights')
 
-    get_model._rexnet_mm_guard = True
-    rebind(original, get_model, ('mmpretrain', 'mmpretrain.apis', 'mmpretrain.apis.model',
-                                 'mmpretrain.apis.base'))
+    return model_hub.guard_get_model(check)

@@ -9,6 +9,7 @@ import os.path as osp
 import sys
 
 from ..fixes import default_scope
+from ..fixes.upstream import instance_count
 from .checks import (check_channels, check_coco, check_data, check_pretrained,
                      check_seg_labels)
 from .config import ConfigError, set_default_dataloader_cfg, toolbox_of
@@ -24,7 +25,7 @@ def build_runner(cfg):
     vis = cfg.get('visualizer')
     if isinstance(vis, dict) and Visualizer.check_instance_created(vis.get('name', '')):
         # a second run in one process: a fresh visualizer, not the old run's
-        vis['name'] = f"{vis['name']}_{len(Visualizer._instance_dict)}"
+        vis['name'] = f"{vis['name']}_{instance_count(Visualizer)}"
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

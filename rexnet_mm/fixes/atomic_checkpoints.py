@@ -2,21 +2,25 @@
 
 * ``LocalBackend.put`` (which ``save_checkpoint`` writes every checkpoint through) opens
   the destination and writes into it: a process killed mid-write leaves a truncated
-  ``epoch_N.pth`` under the final name. Here it writes a temporary file in the same
-  folder, ``fsync``s it and renames it over the destination (atomic on POSIX): the
-  destination holds the old file or the whole new one, never a part.
+  ``epoch_N.pth`` under the final name. Here mmengine's own ``put`` writes a temporary
+  file in the same folder, which is ``fsync``ed and renamed over the destination (atomic
+  on POSIX): the destination holds the old file or the whole new one, never a part.
 * ``CheckpointHook`` with ``max_keep_ckpts`` deletes the oldest checkpoint *before*
   writing the new one: with ``max_keep_ckpts=1`` a kill during that write leaves no
-  checkpoint at all and ``last_checkpoint`` naming a deleted file. Here the deletions
-  wait until the new checkpoint and ``last_checkpoint`` are written.
+  checkpoint at all and ``last_checkpoint`` naming a deleted file. Here the hook's own
+  method runs with a file backend whose ``remove`` only records the path; the deletions
+  happen once the new checkpoint and ``last_checkpoint`` are written.
 
 ``last_checkpoint`` itself is still written in place by the hook (a few bytes); a kill in
 that instant leaves it empty, which ``rexnet_mm.apis.runner.find_resumable`` handles
 (it falls back to the newest checkpoint that loads).
 """
 import contextlib
+import functools
 import os
 import os.path as osp
+
+from .guard import Fix, guarded
 
 
 @contextlib.contextmanager
@@ -49,39 +53,72 @@ def atomic_write(data, path):
             f.write(data)
 
 
+class _DeferRemovals:
+    """The hook's file backend, with ``remove`` recording the path instead of deleting
+    it (everything else passes through to the backend)."""
+
+    def __init__(self, backend):
+        self.backend, self.deferred = backend, []
+
+    def remove(self, path):
+        self.deferred.append(path)
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+
+FIX = Fix(
+    'atomic_checkpoints', requires=(('mmengine', '0.10.7', '0.11.0'), ),
+    pins={
+        'mmengine.fileio.backends.local_backend:LocalBackend.put':
+            '4106dd5908d615588164603f718bfbf06624b2535d625c7234c5b037fabc53fa',
+        'mmengine.fileio.backends.local_backend:LocalBackend.put_text':
+            '0cd7d1beb389b002c726129b6b3fdca5d262d8f5cb882e661869173187a36ef5',
+        'mmengine.hooks.checkpoint_hook:CheckpointHook._save_checkpoint_with_step':
+            'cdbc1b54c7c88d9525ab025a9d51a3d3be6e6e36396c0f1151ecf51281fd3482',
+    },
+    summary='`LocalBackend.put`/`put_text` write a temporary file and rename it over the '
+            'destination; `CheckpointHook` deletes old checkpoints only after the new one '
+            'and `last_checkpoint` are written')
+
+
+@guarded(FIX)
 def make_checkpoints_atomic():
-    """Apply both fixes (idempotent); True if applied."""
-    import mmengine
+    """Apply both fixes (idempotent); True if applied. Both wrap mmengine's own code:
+    ``put``/``put_text`` write through it into a temporary path that is then renamed,
+    and ``_save_checkpoint_with_step`` runs with a backend whose ``remove`` waits."""
     from mmengine.fileio.backends.local_backend import LocalBackend
     from mmengine.hooks import CheckpointHook
-    from mmengine.utils import digit_version
-    if digit_version(mmengine.__version__) >= digit_version('0.11.0'):
-        return False  # checked against 0.10.x
-    if getattr(LocalBackend.put, '_rexnet_mm_atomic', False):
+    if getattr(LocalBackend.put, 'rexnet_mm_atomic', False):
         return False
+    put, put_text = LocalBackend.put, LocalBackend.put_text
 
-    def put(self, obj, filepath):
-        atomic_write(obj, str(filepath))
+    @functools.wraps(put)
+    def atomic_put(self, obj, filepath):
+        with atomic_path(str(filepath)) as tmp:
+            put(self, obj, tmp)
 
-    def put_text(self, obj, filepath, encoding='utf-8'):
-        atomic_write(obj.encode(encoding), str(filepath))
+    @functools.wraps(put_text)
+    def atomic_put_text(self, obj, filepath, encoding='utf-8'):
+        with atomic_path(str(filepath)) as tmp:
+            put_text(self, obj, tmp, encoding)
 
-    put._rexnet_mm_atomic = True
-    LocalBackend.put, LocalBackend.put_text = put, put_text
+    atomic_put.rexnet_mm_atomic = True
+    LocalBackend.put, LocalBackend.put_text = atomic_put, atomic_put_text
 
-    original = CheckpointHook._save_checkpoint_with_step
+    save = CheckpointHook._save_checkpoint_with_step
 
-    def _save_checkpoint_with_step(self, runner, step, meta):
+    @functools.wraps(save)
+    def save_then_prune(self, runner, step, meta):
         backend = self.file_backend
-        deferred = []
-        backend.remove = deferred.append  # shadows the method for this call only
+        self.file_backend = deferring = _DeferRemovals(backend)
         try:
-            original(self, runner, step, meta)
+            save(self, runner, step, meta)
         finally:
-            del backend.remove
-        for path in deferred:  # now that the new checkpoint is complete
+            self.file_backend = backend
+        for path in deferring.deferred:  # now that the new checkpoint is complete
             if path != getattr(self, 'last_ckpt', None) and backend.isfile(path):
                 backend.remove(path)
 
-    CheckpointHook._save_checkpoint_with_step = _save_checkpoint_with_step
+    CheckpointHook._save_checkpoint_with_step = save_then_prune
     return True

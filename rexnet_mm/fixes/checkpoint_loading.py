@@ -21,6 +21,21 @@ import pickle
 import numpy as np
 import torch
 
+from .guard import Fix, guarded
+
+FIX = Fix(
+    'checkpoint_loading',
+    requires=(('mmengine', '0.10.7', '0.11.0'), ('torch', '2.4', '3.0')),
+    pins={  # torch.load without weights_only; what HistoryBuffer pickles
+        'mmengine.runner.checkpoint:load_from_local':
+            'aa24a2a99a65f3f6bfda9e682038e22fda6b6ebf0ef5b8fd751d9e7f8c741645',
+        'mmengine.logging.history_buffer:HistoryBuffer.__getstate__':
+            '1d06f3429c0e4a988e1c2f9a616b5da493c48ced5171038881a9ebe679c0f0f5',
+    },
+    summary="adds the classes mmengine's Runner writes into a checkpoint (numpy arrays and "
+            "scalars, `HistoryBuffer`) to torch's weights-only allow-list, so `--resume` "
+            'and `load_from` load them; nothing else is allowed')
+
 
 def history_buffer_getattr(obj, name):
     """``getattr`` as a Runner checkpoint uses it: HistoryBuffer statistics only."""
@@ -54,10 +69,9 @@ def runner_checkpoint_globals():
     return classes
 
 
+@guarded(FIX)
 def allow_runner_checkpoints():
-    """Allow-list mmengine's checkpoint classes; returns True if it was needed."""
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is None:  # torch < 2.4 has no weights-only default: nothing to fix
-        return False
-    add(runner_checkpoint_globals())
+    """Allow-list mmengine's checkpoint classes (torch >= 2.4 has the allow-list; from
+    2.6 on it is what ``torch.load`` uses by default); True if applied."""
+    torch.serialization.add_safe_globals(runner_checkpoint_globals())
     return True

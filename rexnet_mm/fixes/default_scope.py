@@ -22,8 +22,22 @@ import importlib
 import itertools
 
 from ..utils import rebind
+from .guard import Fix, guarded
 
 _counter = itertools.count()
+
+FIX = Fix(
+    'default_scope', requires=(('mmengine', '0.10.7', '0.11.0'), ),
+    pins={  # the process-global scope: what default_scope() saves and restores
+        'mmengine.utils.manager:ManagerMixin.get_instance':
+            'e23d103eefcc8d0ac85fe6782045c7edb225d6aade433a5015f73cafb44bfc69',
+        'mmengine.registry.default_scope:DefaultScope.get_current_instance':
+            '466b8854dd4198ddeb939408b7dffebb8ddc254752b96d9e2d86323640aa6a63',
+        'mmengine.registry.default_scope:DefaultScope.overwrite_default_scope':
+            'be92e4f713c6376fc8ca085ae3f98813a03070d824a0ff64a304520599f3741d',
+    },
+    summary="the toolboxes' inferencers (`__init__`/`__call__`) and `init_*`/`inference_*` "
+            "wrapped to run in their own toolbox's default scope and restore the caller's")
 
 
 def _keep(args):  # the function sets its own scope: only restore the caller's after
@@ -93,13 +107,10 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
+@guarded(FIX, skipped=0)
 def isolate_toolbox_scopes():
     """Apply the fix (idempotent); returns the number of methods and functions wrapped,
-    0 where mmengine is a release this was not checked against or nothing is installed."""
-    import mmengine
-    from mmengine.utils import digit_version
-    if digit_version(mmengine.__version__) >= digit_version('0.11.0'):
-        return 0  # checked against 0.10.x; a newer release is left alone
+    0 where mmengine is a release this was not written for or nothing is installed."""
     wrapped = 0
     for module_name, class_name, init_scope, call_scope in INFERENCERS:
         try:

@@ -15,7 +15,8 @@ code stay as they are). The rule relies on registration order following the data
 """
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..fixes.upstream import BatchNormBase
 
 
 def _fold_linear_bn(linear, bn):
@@ -36,8 +37,8 @@ def _fuse_linear_bn(module):
     last = None
     for name, child in module.named_children():
         if isinstance(child, nn.BatchNorm1d) and last is not None:
-            module._modules[last] = _fold_linear_bn(module._modules[last], child)
-            module._modules[name] = nn.Identity()
+            setattr(module, last, _fold_linear_bn(getattr(module, last), child))
+            setattr(module, name, nn.Identity())
             last = None
         elif isinstance(child, nn.Linear):
             last = name
@@ -48,7 +49,7 @@ def _fuse_linear_bn(module):
 
 def batchnorms(model):
     """Names of the BN layers in ``model``."""
-    return [name for name, m in model.named_modules() if isinstance(m, _BatchNorm)]
+    return [name for name, m in model.named_modules() if isinstance(m, BatchNormBase)]
 
 
 def fuse_bn(model):

@@ -27,11 +27,12 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from torch import nn
 from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from ...fixes.upstream import BatchNormBase
 
 # random init when no checkpoint is named (mmdet's ResNet / RegNet default)
 DEFAULT_INIT_CFG = [dict(type='Kaiming', layer='Conv2d'),
-                    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
+                    dict(type='Constant', val=1, layer=[BatchNormBase.__name__, 'GroupNorm'])]
 
 _PRETRAINED_LOADER = []
 
@@ -116,7 +117,7 @@ class StagedBackbone(BaseModule):
         self._freeze_stages()
         if mode and self.norm_eval:
             for m in self.modules():
-                if isinstance(m, _BatchNorm):
+                if isinstance(m, BatchNormBase):
                     m.eval()
         return self
 
@@ -137,4 +138,4 @@ class StagedBackbone(BaseModule):
             raise RuntimeError('no checkpoint loader registered: import rexnet_mm (which '
                                'imports rexnet_mm.weights) before init_weights()')
         _PRETRAINED_LOADER[0](self, checkpoint, logger=MMLogger.get_current_instance())
-        self._is_init = True
+        self.is_init = True
