@@ -142,7 +142,7 @@ def check_data(cfg, loaders):
                 raise ConfigError(
                     f'{ds["type"]} folder {path!r} ({key}) not found: {DATA_ROOT_HINT}, a '
                     f'folder holding {SEG_LAYOUTS[ds["type"]]}')
-        evaluator = loader.replace('_dataloader', '_evaluator')
+        evaluator = loader.rsplit('_', 1)[0] + '_evaluator'  # train_dataloader: train_evaluator
         metrics = cfg.get(evaluator) if evaluator != loader else None
         for i, metric in enumerate(metrics if isinstance(metrics, (list, tuple))
                                    else [metrics]):

@@ -141,7 +141,7 @@ _VALIDATED = (
 
 def _lookup(cfg, key):
     """The config's value at a dotted ``--cfg-options`` key (list items by index)."""
-    node = getattr(cfg, '_cfg_dict', cfg)  # an mmengine Config holds a ConfigDict
+    node = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg  # a Config: its dict
     for part in key.split('.'):
         if isinstance(node, dict) and part in node:
             node = node[part]
@@ -203,7 +203,7 @@ def _is_under(path, root):
 
 def _data_sections(cfg):
     """The top-level entries holding datasets and evaluators."""
-    return [k for k in cfg.keys() if k.endswith(('_dataloader', '_evaluator'))]
+    return [k for k in cfg.keys() if k.rsplit('_', 1)[-1] in ('dataloader', 'evaluator')]
 
 
 def dataset_roots(cfg):
@@ -280,10 +280,11 @@ def _follow_own_data_root(cfg, path):
     if own is None or all(r == own for r in dataset_roots(cfg)):
         return
     from mmengine.config import Config
+
+    from ..fixes.upstream import base_config_path
     olds = set()
     for base in bases:
-        base_path, _ = Config._get_cfg_path(base, path)
-        base_cfg = Config.fromfile(base_path)
+        base_cfg = Config.fromfile(base_config_path(base, path))
         olds |= dataset_roots(base_cfg)
         if isinstance(base_cfg.get('data_root'), str):
             olds.add(base_cfg.data_root)

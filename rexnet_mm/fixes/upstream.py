@@ -41,3 +41,10 @@ def split_toolbox_config(cfg_path):
     it (ValueError for a package it does not know)."""
     from mmengine.config.utils import _get_package_and_cfg_path
     return _get_package_and_cfg_path(cfg_path)
+
+
+def base_config_path(base, cfg_path):
+    """The file of a ``_base_`` entry of the config at ``cfg_path`` (``'../x.py'`` or
+    ``'mmdet::folder/name.py'``), as mmengine's ``Config.fromfile`` finds it."""
+    from mmengine.config import Config
+    return Config._get_cfg_path(base, cfg_path)[0]
