@@ -208,13 +208,16 @@ def test_feature_rank_command(tmp_path, images, capsys):
     with open(out / 'feature_rank.png', 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     capsys.readouterr()
-    assert rank.feature_rank_main(['configs/ssdlite_rexnet.py', '--images',
-                                   str(tmp_path / 'missing')]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count('\n') == 0 and 'is not a folder' in err
-    assert rank.feature_rank_main(['configs/ssdlite_rexnet.py', '--images', images,
-                                   '--checkpoints', str(tmp_path / 'nope.pth')]) == 2
-    assert 'does not exist' in capsys.readouterr().err
+    # a handled error: one line, exit status 1 (SystemExit('error: ...'))
+    with pytest.raises(SystemExit) as exc:
+        rank.feature_rank_main(['configs/ssdlite_rexnet.py', '--images',
+                                str(tmp_path / 'missing')])
+    err = str(exc.value.code)
+    assert err.count('\n') == 0 and err.startswith('error:') and 'is not a folder' in err
+    with pytest.raises(SystemExit) as exc:
+        rank.feature_rank_main(['configs/ssdlite_rexnet.py', '--images', images,
+                                '--checkpoints', str(tmp_path / 'nope.pth')])
+    assert 'does not exist' in str(exc.value.code)
     with pytest.raises(SystemExit):
         rank.feature_rank_main(['configs/ssdlite_rexnet.py', '--images', images,
                                 '--checkpoints', '-', '-'])
