@@ -1,6 +1,6 @@
 """Registries of rexnet_mm and how our modules reach mmdet, mmseg and mmpretrain.
 
-Naming policy (documented in README, "Registry names"):
+Naming policy (documented in docs/install.md, "Registry names"):
 
 * Every rexnet_mm module lives in our own registry (scope ``rexnet_mm``), a child of
   mmengine's root ``MODELS``. A scoped name such as ``type='rexnet_mm.ReXNet'`` or

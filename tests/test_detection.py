@@ -34,8 +34,8 @@ SHIPPED = [SSDLITE] + RCNN
 BACKBONES = {
     'rexnet-1.0': ('rexnet_mm://rexnet-1.0', (38, 61, 128, 185)),
     'rexnet-2.2': ('rexnet_mm://rexnet-2.2', (85, 134, 283, 406)),
-    'regnetx-3.2GF': ('rexnet_mm://regnetx-3.2gf', (96, 192, 432, 1008)),
-    'regnety-3.2GF': ('rexnet_mm://regnety-3.2gf', (72, 216, 576, 1512)),
+    'regnetx-3.2gf': ('rexnet_mm://regnetx-3.2gf', (96, 192, 432, 1008)),
+    'regnety-3.2gf': ('rexnet_mm://regnety-3.2gf', (72, 216, 576, 1512)),
 }
 
 
@@ -152,7 +152,7 @@ def test_get_flops_agrees_with_mmdet_and_the_paper():
     config's model (same params and FLOPs); ReXNet-1.0 Faster R-CNN counts the
     paper's 20.7M, with the unused 1280-channel head conv reported apart."""
     shape = (128, 192)
-    ours = config_complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py'),
+    ours = config_complexity(osp.join(DET, 'faster-rcnn', 'faster-rcnn_regnetx-3.2gf_fpn_1x_coco.py'),
                            shape)
     peer = config_complexity('mmdet::regnet/faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py', shape)
     assert ours['params'] == peer['params'] and ours['unused_params'] == 0
@@ -179,7 +179,7 @@ def test_pretrained_weights_load_from_config_path(tmp_path):
     ref = ReXNet(out_indices=tuple(range(7)))
     for p in ref.parameters():
         torch.nn.init.normal_(p)
-    ckpt = str(tmp_path / 'rexnet_1.0_imagenet.pth')
+    ckpt = str(tmp_path / 'rexnet-1.0_in1k.pth')
     save_checkpoint({f'backbone.{k}': v for k, v in ref.state_dict().items()}, ckpt, {})
     cfg = Config.fromfile(SSDLITE)
     cfg.model.backbone.init_cfg.checkpoint = ckpt

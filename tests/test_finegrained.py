@@ -88,17 +88,17 @@ def _write_checkpoint(layout, tmp_path):
 # --------------------------------------------------------------------------
 # 1. ImageNet checkpoints -> transfer model
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize('layout,arch,fmt', [
-    ('authors', 'rexnet_1.0', 'rexnet_authors'),
-    ('timm', 'rexnet_1.0', 'rexnet_timm'),
-    ('pycls', 'regnety_1.6gf', 'regnet_pycls'),
+@pytest.mark.parametrize('layout,model,fmt', [
+    ('authors', 'rexnet-1.0', 'rexnet_authors'),
+    ('timm', 'rexnet-1.0', 'rexnet_timm'),
+    ('pycls', 'regnety-1.6gf', 'regnet_pycls'),
 ])
 @pytest.mark.slow
 def test_checkpoint_loads_backbone_and_reinitialises_classifier(
-        layout, arch, fmt, birds, tmp_path):
+        layout, model, fmt, birds, tmp_path):
     from mmpretrain.registry import MODELS
     path, net, family, order = _write_checkpoint(layout, tmp_path)
-    cfg = transfer.build_config(_transfer_args(birds, tmp_path / 'wd', arch=arch,
+    cfg = transfer.build_config(_transfer_args(birds, tmp_path / 'wd', model=model,
                                                checkpoint=path))
     assert cfg.model.backbone.init_cfg == dict(type='Pretrained', checkpoint=path)
     model = MODELS.build(cfg.model)
@@ -135,10 +135,10 @@ def test_checkpoint_loads_backbone_and_reinitialises_classifier(
 @pytest.mark.slow
 def test_wrong_checkpoint_is_one_line_error(birds, tmp_path):
     path, _, _, _ = _write_checkpoint('timm', tmp_path)  # a ReXNet-1.0 file
-    for arch, expected in (('regnety_1.6gf', 'unrecognised checkpoint layout'),
-                           ('rexnet_1.5', 'holds ReXNet-1 (v1) but the model is ReXNet-1.5')):
+    for model, expected in (('regnety-1.6gf', 'unrecognised checkpoint layout'),
+                            ('rexnet-1.5', 'holds ReXNet-1 (v1) but the model is ReXNet-1.5')):
         with pytest.raises(SystemExit) as exc:
-            transfer_cli.main(['synthetic', '--arch', arch, '--checkpoint', path,
+            transfer_cli.main(['synthetic', '--model', model, '--checkpoint', path,
                                '--data-root', birds, '--work-dir', str(tmp_path / 'wd')])
         msg = str(exc.value)
         assert msg.startswith('error:') and '\n' not in msg and expected in msg, msg
@@ -325,8 +325,8 @@ def test_dataset_config_builds_from_real_layout(fixture, tmp_path):
     root = str(tmp_path / SPECS[name].folder)
     train_labels, test_labels = FIXTURES[fixture](root)
     check_layout(name, root)
-    for arch in transfer.ARCHS:  # every recipe of the dataset has its class count
-        cfg = Config.fromfile(transfer.config_path(name, arch))
+    for model in transfer.MODELS:  # every recipe of the dataset has its class count
+        cfg = Config.fromfile(transfer.config_path(name, model))
         assert cfg.model.head.num_classes == NUM_CLASSES[name]
         assert cfg.data_preprocessor.num_classes == NUM_CLASSES[name]
     for loader, labels in (('train_dataloader', train_labels),

@@ -31,7 +31,7 @@ CONFIGS = [
     'classification/rexnet-lite-1.0_4xb128_in1k.py',  # Linear -> BN1d head
     'finegrained/regnety-1.6gf_cub.py',
     'ssdlite_rexnet.py',
-    'detection/faster-rcnn/faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py',
+    'detection/faster-rcnn/faster-rcnn_regnetx-3.2gf_fpn_1x_coco.py',
     'segmentation/deeplabv3plus/deeplabv3plus_rexnet-1.0-d8_4xb4-160k_ade20k-512x512.py',
     'segmentation/sem_fpn/fpn_regnety-400mf_4xb2-80k_cityscapes-512x1024.py',
 ]

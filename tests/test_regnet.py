@@ -387,7 +387,7 @@ def test_mmdet_regnet_config_swaps_to_ours():
     from mmengine.config import Config
     from mmdet.registry import MODELS as DET
     path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'regnet',
-                    'mask-rcnn_regnetx-3.2GF_fpn_1x_coco.py')
+                    'mask-rcnn_regnetx-3.2gf_fpn_1x_coco.py')
     if not osp.exists(path):
         pytest.skip(f'mmdet was installed without its configs ({path})')
     cfg = Config.fromfile(path).model

@@ -113,7 +113,7 @@ def test_regnet_faster_rcnn_skips_a_wrong_hash_and_takes_the_pycls_file(sources,
     pycls = regnet_layouts.to_layout(ours_layout, 'pycls')
     sources.add_file('regnetx_3.2gf-c2599b0f.pth', _pth(pycls))  # any bytes: wrong hash
     sources.add_file('RegNetX-3.2GF_dds_8gpu.pyth', _pth(pycls, wrap='model_state'))
-    cfg = osp.join(CONFIGS, 'detection', 'faster-rcnn', 'faster-rcnn_regnetx-3.2GF_fpn_1x_coco.py')
+    cfg = osp.join(CONFIGS, 'detection', 'faster-rcnn', 'faster-rcnn_regnetx-3.2gf_fpn_1x_coco.py')
     backbone = _backbone(cfg, MODELS)
     assert sources.gets('/regnetx_3.2gf-c2599b0f.pth') == 2  # fetched again once
     assert sources.gets('/RegNetX-3.2GF_dds_8gpu.pyth') == 1
@@ -312,7 +312,7 @@ def test_zoo_names_timm_ids_that_timm_itself_lists():
 def test_unknown_name_suggests_the_spelling():
     from rexnet_mm.weights import CheckpointError
     with pytest.raises(CheckpointError) as exc:
-        fetch('rexnet_mm://rexnet_1.0')
+        fetch('rexnet_mm://rexnet_1.0')  # old spelling on purpose
     assert 'did you mean rexnet-1.0' in str(exc.value)
 
 

@@ -123,7 +123,7 @@ def test_every_console_script_runs_outside_the_checkout(scratch):
                            '--epochs', '1', '--batch-size', '2', '--num-workers', '0')})
     assert osp.isfile(osp.join(work, 'work_dirs', 'one', 'epoch_1.pth'))
     assert 'coco/bbox_mAP' in ''.join(ran['train'])
-    assert 'transfer synthetic rexnet_1.0 (scratch): test top-1' in ran['transfer'][0]
+    assert 'transfer synthetic rexnet-1.0 (scratch): test top-1' in ran['transfer'][0]
     (birds, ) = [f for f in os.listdir(osp.join(work, 'work_dirs', 'birds'))
                  if f.startswith('epoch_') and f.endswith('.pth')]
     ran = _finish({

@@ -2,7 +2,7 @@
 # Lite's classifier is two layers: fc 1280->1024, BN, ReLU6, dropout 0.2, fc
 # 1024->1000 (keys head.layers.0.{fc,norm}.*, head.layers.1.fc.*).
 # Evaluate converted weights with
-#   python tools/convert_checkpoint.py rexnet_lite_1.0.pth rexnet-lite-1.0_in1k.pth
+#   python tools/convert_checkpoint.py <the authors' lite-1.0 file> rexnet-lite-1.0_in1k.pth
 #   python tools/test.py configs/classification/rexnet-lite-1.0_4xb128_in1k.py \
 #       rexnet-lite-1.0_in1k.pth
 _base_ = ['./_base_/imagenet_rexnet.py']

@@ -1,4 +1,4 @@
-# ImageNet stand-in (README, "Fine-grained transfer"): real ImageNet weights
+# ImageNet stand-in (docs/transfer.md): real ImageNet weights
 # cannot be downloaded here, so tools/pretrain_standin.py pre-trains the
 # ReXNet-1.0 ImageNet classifier of configs/classification on a *different*
 # generated task -- 96 classes of 4 shapes x 4 fills x 6 colour families, which

@@ -26,7 +26,7 @@ PUBLISHED = {
         ('Object Detection', 'COCO', {'box AP': 38.5}, 'ReXNet paper')],
     'faster-rcnn_rexnet-2.2_fpn_1x_coco': [
         ('Object Detection', 'COCO', {'box AP': 41.5}, 'ReXNet paper')],
-    'faster-rcnn_regnetx-3.2GF_fpn_1x_coco': [
+    'faster-rcnn_regnetx-3.2gf_fpn_1x_coco': [
         ('Object Detection', 'COCO', {'box AP': 39.9},
          'mmdet model zoo (its regnet/faster-rcnn_regnetx-3.2GF_fpn_1x_coco, the same model)')],
     'mask-rcnn_rexnet-1.0_fpn_1x_coco': [
@@ -35,7 +35,7 @@ PUBLISHED = {
     'mask-rcnn_rexnet-2.2_fpn_1x_coco': [
         ('Object Detection', 'COCO', {'box AP': 42.0}, 'ReXNet paper'),
         ('Instance Segmentation', 'COCO', {'mask AP': 37.8}, 'ReXNet paper')],
-    'mask-rcnn_regnetx-3.2GF_fpn_1x_coco': [
+    'mask-rcnn_regnetx-3.2gf_fpn_1x_coco': [
         ('Object Detection', 'COCO', {'box AP': 40.3},
          'mmdet model zoo (its regnet/mask-rcnn_regnetx-3.2GF_fpn_1x_coco, the same model)'),
         ('Instance Segmentation', 'COCO', {'mask AP': 36.6},

@@ -123,7 +123,7 @@ def run(opts, log=print):
     for init in ('pretrained', 'scratch'):
         t0 = time.time()
         results[init] = run_transfer(TransferOptions(
-            dataset='synthetic', arch='rexnet_1.0', data_root=birds_root,
+            dataset='synthetic', model='rexnet-1.0', data_root=birds_root,
             checkpoint=ckpt if init == 'pretrained' else None, scratch=init == 'scratch',
             work_dir=osp.join(work, f'finetune_{opts.finetune_per_class}pc_{init}'),
             epochs=opts.finetune_epochs, num_workers=opts.num_workers, seed=opts.seed))

@@ -1,6 +1,6 @@
 """Fine-tuning an ImageNet checkpoint on a fine-grained dataset (``tools/transfer.py``).
 
-The recipe of ``(dataset, arch)`` is the config ``configs/finegrained/<arch>_<dataset>.py``;
+The recipe of ``(dataset, model)`` is the config ``configs/finegrained/<model>_<dataset>.py``;
 the checkpoint may be in any layout :mod:`rexnet_mm.weights` reads. Its backbone is loaded
 tensor for tensor, its ImageNet classifier dropped and a new one initialised; training
 and the final test run in mmengine's Runner with mmpretrain's ``Accuracy``.
@@ -18,12 +18,9 @@ from .config import ConfigError, config_dir, load_config, set_default_dataloader
 from .finegrained_layouts import check_layout
 from .runner import build_runner
 
-#: --arch -> (config prefix, checkpoint family)
-ARCHS = {
-    'rexnet_1.0': ('rexnet-1.0', 'rexnet'),
-    'rexnet_1.5': ('rexnet-1.5', 'rexnet'),
-    'regnety_1.6gf': ('regnety-1.6gf', 'regnet'),
-}
+#: --model (the model names of docs/development.md, "Names", also the recipes' config
+#: prefixes) -> checkpoint family
+MODELS = {'rexnet-1.0': 'rexnet', 'rexnet-1.5': 'rexnet', 'regnety-1.6gf': 'regnet'}
 #: DATASET -> config suffix
 DATASET_CONFIGS = {'cub': 'cub', 'cars': 'cars', 'aircraft': 'aircraft',
                    'flowers': 'flowers', 'food': 'food', 'pets': 'pets',
@@ -36,7 +33,7 @@ class TransferOptions:
     """One transfer run; ``checkpoint``, ``scratch`` and ``eval_only`` exclude each other."""
     dataset: str
     data_root: str
-    arch: str = 'rexnet_1.0'
+    model: str = 'rexnet-1.0'
     checkpoint: Optional[str] = None
     scratch: bool = False
     eval_only: Optional[str] = None
@@ -49,16 +46,15 @@ class TransferOptions:
     cfg_options: Optional[dict] = None
 
 
-def normalise_arch(arch):
-    key = arch.lower().replace('-', '_')
-    if key not in ARCHS:
-        raise ConfigError(f'unknown --arch {arch!r}; choose one of {", ".join(ARCHS)}')
-    return key
+def check_model(model):
+    if model not in MODELS:
+        raise ConfigError(f'unknown --model {model!r}; choose one of {", ".join(MODELS)}')
+    return model
 
 
-def config_path(dataset, arch):
-    prefix, _ = ARCHS[normalise_arch(arch)]
-    return osp.join(config_dir(), 'finegrained', f'{prefix}_{DATASET_CONFIGS[dataset]}.py')
+def config_path(dataset, model):
+    return osp.join(config_dir(), 'finegrained',
+                    f'{check_model(model)}_{DATASET_CONFIGS[dataset]}.py')
 
 
 def set_epochs(cfg, epochs):
@@ -121,18 +117,18 @@ def check_checkpoint(path, family, backbone_cfg=None):
         try:
             load_backbone_weights(MODELS.build(dict(backbone_cfg, init_cfg=None)), path)
         except CheckpointError as exc:
-            raise CheckpointError(f'{exc} (tools/transfer.py: choose the --arch of the '
+            raise CheckpointError(f'{exc} (tools/transfer.py: choose the --model of the '
                                   f'checkpoint)') from None
     return fmt
 
 
 def build_config(opts):
     """The mmengine Config of one transfer run (no side effects on disk)."""
-    arch = normalise_arch(opts.arch)
+    model = check_model(opts.model)
     check_layout(opts.dataset, opts.data_root)
     work_dir = opts.work_dir or osp.join('work_dirs', 'transfer',
-                                         f'{ARCHS[arch][0]}_{opts.dataset}')
-    cfg = load_config(config_path(opts.dataset, arch), None, 'none', work_dir)
+                                         f'{model}_{opts.dataset}')
+    cfg = load_config(config_path(opts.dataset, model), None, 'none', work_dir)
     set_data(cfg, opts.dataset, opts.data_root, opts.batch_size, opts.num_workers)
     if opts.epochs is not None:
         set_epochs(cfg, opts.epochs)
@@ -149,7 +145,7 @@ def build_config(opts):
     else:  # --checkpoint, or the ImageNet weights the recipe names (fetched by name)
         ckpt = opts.checkpoint or cfg.model.backbone.init_cfg['checkpoint']
         ckpt = ckpt if is_remote(ckpt) else osp.abspath(ckpt)
-        check_checkpoint(ckpt, ARCHS[arch][1], cfg.model.backbone)
+        check_checkpoint(ckpt, MODELS[model], cfg.model.backbone)
         cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=ckpt)
     if opts.cfg_options:
         cfg.merge_from_dict(opts.cfg_options)
@@ -161,8 +157,10 @@ def run(opts):
     """Train (unless ``eval_only``) and test; returns the result dict, also written to
     ``<work_dir>/transfer_result.json``."""
     cfg = build_config(opts)
-    arch = normalise_arch(opts.arch)
-    fmt = check_checkpoint(opts.checkpoint, ARCHS[arch][1]) if opts.checkpoint else None
+    model = check_model(opts.model)
+    init = cfg.model.backbone.init_cfg
+    ckpt = init['checkpoint'] if isinstance(init, dict) and 'checkpoint' in init else None
+    fmt = check_checkpoint(ckpt, MODELS[model]) if ckpt else None
     with default_scope(cfg.default_scope):
         runner = build_runner(cfg)
         if not opts.eval_only:
@@ -170,10 +168,10 @@ def run(opts):
         metrics = runner.test()
     top1 = float(metrics.get('accuracy/top1', float('nan')))
     top5 = float(metrics.get('accuracy/top5', float('nan')))
-    result = dict(dataset=opts.dataset, arch=arch,
+    result = dict(dataset=opts.dataset, model=model,
                   init='eval-only' if opts.eval_only else
                   ('scratch' if opts.scratch else 'checkpoint'),
-                  checkpoint=opts.checkpoint or opts.eval_only, checkpoint_format=fmt,
+                  checkpoint=ckpt or opts.eval_only, checkpoint_format=fmt,
                   epochs=cfg.train_cfg.max_epochs, top1=top1, top5=top5,
                   work_dir=cfg.work_dir)
     os.makedirs(cfg.work_dir, exist_ok=True)

@@ -3,7 +3,7 @@
 
     .venv/bin/python tools/analysis/regnet_report.py [--archs ARCH ...] [--no-parity]
 
-Prints the README's "Verified" table (markdown) from the helpers tests/test_regnet.py
+Prints the docs/backbones.md's "Verified" table (markdown) from the helpers tests/test_regnet.py
 asserts with, at the same seeds. Params: 1000-class classifiers. GFLOPs: conv + FC
 multiply-adds at 224x224 as pycls counts them (``rexnet_mm.analysis.pycls_flops``).
 Parity: timm's model with random weights (BN statistics included) -> converted -> ours,

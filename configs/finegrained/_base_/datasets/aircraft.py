@@ -2,7 +2,7 @@
 # augmentation and schedule length for fine-tuning.
 # Folder layout (mmpretrain's FGVCAircraft reads the original, unmodified release):
 #   fgvc-aircraft-2013b/{data/images/*.jpg, data/images_variant_{trainval,test}.txt}
-# Recipe (README, "Fine-grained transfer"): 448px crops -- engine counts, windows
+# Recipe (docs/transfer.md): 448px crops -- engine counts, windows
 # and tail shapes decide the variant; 100 epochs
 # at a total batch of 64 with 5 warm-up epochs, then cosine decay to 0.
 _base_ = './finegrained.py'

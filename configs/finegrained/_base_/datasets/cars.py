@@ -3,7 +3,7 @@
 # Folder layout (mmpretrain's StanfordCars reads the original, unmodified release):
 #   Stanford_Cars/{car_ims/*.jpg + cars_annos.mat, or cars_train/, cars_test/,
 #     devkit/cars_{train_annos,test_annos_withlabels}.mat}
-# Recipe (README, "Fine-grained transfer"): 448px crops -- grilles, lights and
+# Recipe (docs/transfer.md): 448px crops -- grilles, lights and
 # badges decide the class; 100 epochs
 # at a total batch of 64 with 5 warm-up epochs, then cosine decay to 0.
 _base_ = './finegrained.py'

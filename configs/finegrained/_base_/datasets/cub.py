@@ -3,7 +3,7 @@
 # Folder layout (mmpretrain's CUB reads the original, unmodified release):
 #   CUB_200_2011/{images/<class>/*.jpg, images.txt, image_class_labels.txt,
 #     train_test_split.txt}
-# Recipe (README, "Fine-grained transfer"): 448px crops -- small parts (beaks, wing
+# Recipe (docs/transfer.md): 448px crops -- small parts (beaks, wing
 # bars) decide the class; 100 epochs
 # at a total batch of 64 with 5 warm-up epochs, then cosine decay to 0.
 _base_ = './finegrained.py'

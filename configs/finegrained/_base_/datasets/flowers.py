@@ -2,7 +2,7 @@
 # augmentation and schedule length for fine-tuning.
 # Folder layout (mmpretrain's Flowers102 reads the original, unmodified release):
 #   Flowers102/{jpg/image_00001.jpg..., imagelabels.mat, setid.mat}
-# Recipe (README, "Fine-grained transfer"): 224px crops -- colour and petal shape at
+# Recipe (docs/transfer.md): 224px crops -- colour and petal shape at
 # ImageNet scale suffice; 200 epochs
 # at a total batch of 64 with 10 warm-up epochs, then cosine decay to 0.
 _base_ = './finegrained_224.py'

@@ -2,7 +2,7 @@
 # schedule length for fine-tuning.
 # Folder layout (mmpretrain's Food101 reads the original, unmodified release):
 #   food-101/{images/<class>/*.jpg, meta/train.txt, meta/test.txt}
-# Recipe (README, "Fine-grained transfer"): 224px crops -- texture-level cues at
+# Recipe (docs/transfer.md): 224px crops -- texture-level cues at
 # ImageNet scale; the large train set needs few epochs; 20 epochs
 # at a total batch of 64 with 1 warm-up epochs, then cosine decay to 0.
 _base_ = './finegrained_224.py'

@@ -2,7 +2,7 @@
 # and schedule length for fine-tuning.
 # Folder layout (mmpretrain's OxfordIIITPet reads the original, unmodified release):
 #   Oxford-IIIT_Pets/{images/*.jpg, annotations/{trainval,test}.txt}
-# Recipe (README, "Fine-grained transfer"): 224px crops -- whole-animal appearance
+# Recipe (docs/transfer.md): 224px crops -- whole-animal appearance
 # at ImageNet scale; 100 epochs
 # at a total batch of 64 with 5 warm-up epochs, then cosine decay to 0.
 _base_ = './finegrained_224.py'

@@ -1,5 +1,4 @@
-# Fine-tuning optimiser shared by all transfer recipes (see README, "Fine-grained
-# transfer"). The learning rates are for a total batch of 64; the epoch count,
+# Fine-tuning optimiser shared by all transfer recipes (see docs/transfer.md). The learning rates are for a total batch of 64; the epoch count,
 # warm-up and cosine decay live in each dataset file because they depend on the
 # dataset's size.
 optim_wrapper = dict(
