@@ -236,3 +236,45 @@ def format_tables(res):
             lines.append(f"| {r['name']} | {1000 * r['step']:.0f} | {r['ips']:.1f} | {peak} | "
                          f"{r['step'] / ours:.2f} | {r['step'] / toolbox:.2f} |")
     return '\n'.join(lines)
+
+
+def profile_step(family, match, steps=3, threads=2, top=15, settings=None):
+    """Where one variant's training step spends its time: forward / backward / optimizer
+    wall time, and the operators of the most self CPU time (torch.profiler), as text.
+    ``match``: a substring of the variant's name."""
+    torch.set_num_threads(threads)
+    n, size = dict(SETTINGS, **(settings or {}))[family]
+    name, path, options, channels_last = next(v for v in variants(family) if match in v[0])
+    model, scope = build(path, options)
+    inputs, samples = batch(model, scope, family, size, n, channels_last=channels_last)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=1e-4, momentum=0.9, weight_decay=1e-4)
+    from ..fixes import default_scope
+    phases = {'forward + loss': [], 'backward': [], 'optimizer': []}
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        with default_scope(scope):
+            loss, _ = model.parse_losses(model.loss(inputs, samples))
+        t1 = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        t2 = time.perf_counter()
+        optimizer.step()
+        t3 = time.perf_counter()
+        if i:  # the first step warms up
+            for key, t in zip(phases, (t1 - t0, t2 - t1, t3 - t2)):
+                phases[key].append(t)
+    lines = [f'{name}: batch {n}, {size}x{size}, {threads} threads, median of {steps} steps']
+    total = sum(sorted(v)[len(v) // 2] for v in phases.values())
+    for key, v in phases.items():
+        t = sorted(v)[len(v) // 2]
+        lines.append(f'  {key:15s} {1000 * t:8.1f} ms  {100 * t / total:5.1f}%')
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with default_scope(scope):
+            loss, _ = model.parse_losses(model.loss(inputs, samples))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    lines.append(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top))
+    return '\n'.join(lines)
