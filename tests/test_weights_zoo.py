@@ -104,6 +104,7 @@ def test_ssdlite_config_starts_from_hub_weights_then_from_the_cache(sources, tmp
     assert torch.equal(again.conv2.conv.weight, backbone.conv2.conv.weight)
 
 
+@pytest.mark.slow
 def test_regnet_faster_rcnn_skips_a_wrong_hash_and_takes_the_pycls_file(sources, tmp_path):
     """regnetx-3.2gf: the hub has no file (404), OpenMMLab's file fails the sha256 prefix
     its name pins (fetched twice, then removed), and the pycls .pyth is used."""
@@ -128,6 +129,7 @@ def test_regnet_faster_rcnn_skips_a_wrong_hash_and_takes_the_pycls_file(sources,
     assert meta['source_format'] == 'regnet_pycls' and meta['source'].endswith('.pyth')
 
 
+@pytest.mark.slow
 def test_segmentation_config_from_hub(sources):
     """A RegNetY Semantic FPN: timm's regnety_004 copy of the pycls weights."""
     from mmseg.registry import MODELS
@@ -162,6 +164,7 @@ def test_finegrained_config_offline_from_a_file_placed_by_hand(sources, tmp_path
     assert rel_diff(backbone(x)[-1], taps[6]) < RTOL
 
 
+@pytest.mark.slow
 def test_training_starts_from_the_fetched_weights(sources, tmp_path):
     """tools' train() on the demo detector named rexnet_mm://rexnet-1.0: the weights are
     fetched before the Runner is built, and with a learning rate of 0 the trained
@@ -247,6 +250,7 @@ def test_source_down_is_one_line_naming_file_and_place(sources, tmp_path, monkey
         assert part in msg, msg
 
 
+@pytest.mark.slow
 def test_two_processes_download_once(sources, tmp_path):
     """torchrun, 2 gloo processes building the same backbone by name from an empty
     cache: one downloads (the other waits on the lock), both get the same weights."""
@@ -316,6 +320,7 @@ def test_unknown_name_suggests_the_spelling():
     assert 'did you mean rexnet-1.0' in str(exc.value)
 
 
+@pytest.mark.slow
 def test_mmpretrain_get_model_pretrained_true_fetches_by_name(sources):
     """Our ImageNet classifiers' metafile Weights are zoo names: mmpretrain's
     get_model(name, pretrained=True) loads them through mmengine's CheckpointLoader
@@ -334,3 +339,23 @@ def test_mmpretrain_get_model_pretrained_true_fetches_by_name(sources):
     # a fine-grained recipe has no released weights: refused, not random weights
     with pytest.raises(rexnet_mm.errors.UserError, match='rexnet-1.0_cub has no released weights'):
         mmpretrain.get_model('rexnet-1.0_cub', pretrained=True)
+
+
+def test_a_hub_id_or_url_written_directly(sources, tmp_path):
+    """Sources need no zoo entry: ``hf-hub:REPO`` and a URL in a backbone's init_cfg are
+    fetched, checked and converted the same way, each cached under its own key."""
+    from rexnet_mm.models.backbones.rexnet import ReXNet
+    ref = randomize_(timm_rexnet(1.0), seed=4)
+    sources.add_hub_file('timm/my_rexnet', 'model.safetensors', _safetensors(ref))
+    authors = rexnet_layouts.to_layout(rexnet_layouts._TimmFormat.convert(ref.state_dict()),
+                                       'authors')
+    sources.add_file('rexnetv1_1.0x.pth', _pth(authors))
+    for spec in ('hf-hub:timm/my_rexnet', 'https://example.invalid/w/rexnetv1_1.0x.pth'):
+        net = ReXNet(init_cfg=dict(type='Pretrained', checkpoint=spec))
+        net.init_weights()
+        assert torch.equal(net.layer6[4].conv_pwl.conv.weight,
+                           ref.state_dict()['features.15.conv_pwl.conv.weight'])
+    assert _cache_files(tmp_path, 'converted') == [
+        'hf-hub_timm_my_rexnet.pth', 'hf-hub_timm_my_rexnet.pth.sha256',
+        'https_example.invalid_w_rexnetv1_1.0x.pth.pth',
+        'https_example.invalid_w_rexnetv1_1.0x.pth.pth.sha256']

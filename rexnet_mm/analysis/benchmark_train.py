@@ -20,7 +20,6 @@ images with three boxes (detection) or a random label map (segmentation).
 """
 import multiprocessing
 import os.path as osp
-import resource
 import time
 
 import torch
@@ -185,7 +184,11 @@ def _peak_memory(args):
     step()
     if device == 'cuda':
         return torch.cuda.max_memory_allocated() / 2 ** 20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    # VmHWM, the peak RSS of this process's memory: getrusage's ru_maxrss would not do,
+    # Linux keeps it across the exec that started this process (the parent's peak)
+    with open('/proc/self/status') as f:
+        hwm = next(line for line in f if line.startswith('VmHWM:'))
+    return int(hwm.split()[1]) / 1024  # kB
 
 
 def run(families=FAMILIES, repeats=5, threads=2, device='cpu', memory=True, settings=None):

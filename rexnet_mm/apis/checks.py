@@ -5,6 +5,7 @@ import os
 import os.path as osp
 import sys
 
+from ..utils import config_dicts
 from .config import ConfigError
 
 #: Where converted ImageNet weights come from.
@@ -12,19 +13,21 @@ CHECKPOINT_HELP = 'docs/checkpoints.md'
 
 
 def _walk_init_cfgs(node, key):
-    """Yield ``(dotted key, init_cfg dict)`` for every init_cfg under ``node``."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            sub = f'{key}.{k}'
-            if k == 'init_cfg' and v is not None:
-                for item in (v if isinstance(v, (list, tuple)) else [v]):
-                    if isinstance(item, dict):
-                        yield sub, item
-            else:
-                yield from _walk_init_cfgs(v, sub)
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _walk_init_cfgs(v, f'{key}[{i}]')
+    """Yield ``(dotted key, init_cfg dict)`` for every init_cfg under ``node`` (an item
+    of an init_cfg list as ``...init_cfg.0``, the form ``--cfg-options`` takes)."""
+    for sub, item in config_dicts(node, key):
+        parts = sub.split('.')
+        if parts[-1] == 'init_cfg' or (parts[-1].isdigit() and parts[-2:-1] == ['init_cfg']):
+            yield sub, item
+
+
+def _datasets(dataset, key):
+    """``(dotted key, dataset cfg)`` of ``dataset`` and every dataset it wraps
+    (RepeatDataset's ``dataset``, ConcatDataset's ``datasets``): the dicts that name
+    their data (``ann_file``, ``data_root`` or ``data_prefix``)."""
+    for sub, item in config_dicts(dataset, key):
+        if 'type' in item and any(k in item for k in ('ann_file', 'data_root', 'data_prefix')):
+            yield sub, item
 
 
 #: Specs only rexnet_mm fetches (mmengine knows neither scheme): fetched before the
@@ -63,7 +66,7 @@ def check_pretrained(cfg, restoring=False):
     from ..weights.download import cached, fetch
     notes = []
     for key, ckpt in missing_pretrained(cfg):
-        if not restoring or '[' in key:
+        if not restoring or key.split('.')[-1].isdigit():  # an item of an init_cfg list
             raise ConfigError(missing_checkpoint_message(key, ckpt))
         notes.append(f'note: {ckpt!r} ({key}) is missing; skipped because the weights are '
                      f'restored from a checkpoint')
@@ -71,7 +74,7 @@ def check_pretrained(cfg, restoring=False):
     for key, ckpt in pretrained_specs(cfg):
         if not ckpt.startswith(OUR_SCHEMES):
             continue
-        if restoring and not cached(ckpt) and '[' not in key:
+        if restoring and not cached(ckpt) and not key.split('.')[-1].isdigit():
             notes.append(f'note: {ckpt} ({key}) not fetched: the weights are restored from '
                          f'a checkpoint')
             cfg.merge_from_dict({key: None})
@@ -82,16 +85,11 @@ def check_pretrained(cfg, restoring=False):
 
 def _dataset_files(dataset, key):
     """``(dotted key, annotation path)`` of a dataset cfg, through wrappers."""
-    if not isinstance(dataset, dict):
-        return
-    if isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ClassBalanced...
-        yield from _dataset_files(dataset['dataset'], f'{key}.dataset')
-    for i, sub in enumerate(dataset.get('datasets') or []):  # ConcatDataset
-        yield from _dataset_files(sub, f'{key}.datasets[{i}]')
-    ann = dataset.get('ann_file')
-    if isinstance(ann, str) and ann and '://' not in ann:
-        root = dataset.get('data_root') or ''
-        yield key, ann if osp.isabs(ann) else osp.join(root, ann)
+    for sub, ds in _datasets(dataset, key):
+        ann = ds.get('ann_file')
+        if isinstance(ann, str) and ann and '://' not in ann:
+            root = ds.get('data_root') or ''
+            yield sub, ann if osp.isabs(ann) else osp.join(root, ann)
 
 
 #: Folder layouts of the segmentation datasets our configs use (mmseg's dataset classes).
@@ -109,16 +107,13 @@ SEG_LAYOUTS = {
 def _dataset_folders(dataset, key):
     """``(dotted key, dataset cfg, prefix name, folder)`` of mmseg-style ``data_prefix``
     folders (``img_path``, ``seg_map_path``)."""
-    if not isinstance(dataset, dict):
-        return
-    if isinstance(dataset.get('dataset'), dict):
-        yield from _dataset_folders(dataset['dataset'], f'{key}.dataset')
-    prefix = dataset.get('data_prefix')
-    if dataset.get('type') in SEG_LAYOUTS and isinstance(prefix, dict):
-        root = dataset.get('data_root') or ''
-        for name in ('img_path', 'seg_map_path'):
-            if isinstance(prefix.get(name), str):
-                yield key, dataset, name, osp.join(root, prefix[name])
+    for sub, ds in _datasets(dataset, key):
+        prefix = ds.get('data_prefix')
+        if ds.get('type') in SEG_LAYOUTS and isinstance(prefix, dict):
+            root = ds.get('data_root') or ''
+            for name in ('img_path', 'seg_map_path'):
+                if isinstance(prefix.get(name), str):
+                    yield sub, ds, name, osp.join(root, prefix[name])
 
 
 #: How to point a config at the data, in the one-line errors.
@@ -155,14 +150,9 @@ def check_data(cfg, loaders):
 
 def _coco_datasets(dataset, key):
     """``(dotted key, dataset cfg)`` of the COCO-format datasets under ``dataset``."""
-    if not isinstance(dataset, dict):
-        return
-    if isinstance(dataset.get('dataset'), dict):
-        yield from _coco_datasets(dataset['dataset'], f'{key}.dataset')
-    for i, sub in enumerate(dataset.get('datasets') or []):
-        yield from _coco_datasets(sub, f'{key}.datasets[{i}]')
-    if 'Coco' in str(dataset.get('type', '')) and isinstance(dataset.get('ann_file'), str):
-        yield key, dataset
+    for sub, ds in _datasets(dataset, key):
+        if 'Coco' in str(ds.get('type', '')) and isinstance(ds.get('ann_file'), str):
+            yield sub, ds
 
 
 def _dataset_class(ds, toolbox):

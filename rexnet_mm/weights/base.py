@@ -11,9 +11,7 @@ A *family* (:class:`WeightsFamily`) ties a backbone class to its formats and say
 a checkpoint does not fit a model, which architecture each of them holds. Both register
 themselves (:func:`register_format`, :func:`register_family`) in the family modules.
 """
-import os
 import os.path as osp
-import tempfile
 from collections import OrderedDict
 
 import torch
@@ -125,17 +123,11 @@ def convert_state_dict(state_dict, family=None):
 
 
 def save_checkpoint(state_dict, path, meta=None):
-    """Write an mmengine-style checkpoint atomically, never over ``path``'s source."""
-    path = osp.abspath(path)
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
-    os.close(fd)
-    try:
+    """Write an mmengine-style checkpoint atomically (:func:`rexnet_mm.fixes.atomic_path`:
+    fsynced, then renamed over ``path``; an interrupted write leaves ``path`` as it was)."""
+    from ..fixes import atomic_path
+    with atomic_path(osp.abspath(path)) as tmp:
         torch.save({'meta': dict(meta or {}), 'state_dict': state_dict}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 class WeightsFamily:

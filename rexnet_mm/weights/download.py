@@ -35,6 +35,7 @@ import os.path as osp
 import re
 import sys
 
+from ..fixes import atomic_write
 from .base import (FORMATS, CheckpointError, convert_state_dict, read_state_dict,
                    save_checkpoint)
 from .export import input_meta
@@ -82,10 +83,7 @@ def _recorded(path):
 
 
 def _record(path, sha):
-    tmp = f'{path}.sha256.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(sha + '\n')
-    os.replace(tmp, path + '.sha256')
+    atomic_write(sha + '\n', path + '.sha256')
 
 
 def _remove(*paths):
