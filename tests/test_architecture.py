@@ -1,8 +1,10 @@
 """The package's layering, read from the modules' own import statements.
 
-rexnet_mm is layered: models (backbones, classifiers) at the bottom, weights (checkpoint
-formats) above them, apis (configs, checks, runner, evaluation) above that, and the
-command lines (rexnet_mm.tools, and tools/*.py that only call them) on top. These tests
+rexnet_mm is layered (:data:`LAYERS`, the table of docs/development.md): models
+(backbones, classifiers) near the bottom, weights (checkpoint formats) above them, apis
+(configs, checks, runner, evaluation) above that, deploy (ONNX export, ONNX Runtime,
+INT8) above apis, analysis (reports, benchmarks) above deploy, and the command lines
+(rexnet_mm.tools, and tools/*.py that only call them) on top. These tests
 parse every module with ``ast`` (function-level imports included), check that the
 import graph has no cycle and that no module imports a layer above its own, and that
 the scripts under tools/ and tests/ neither edit ``sys.path`` nor load other scripts.
@@ -20,10 +22,21 @@ import rexnet_mm
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(rexnet_mm.__file__).parent
 
-#: Layer of each top-level part of the package; a module may import only modules of
-#: its own or a lower layer.
-LAYERS = {'registry': 0, 'fixes': 0, 'utils': 0, 'errors': 0, 'models': 1, 'weights': 2, 'synthetic': 2,
-          'analysis': 3, 'apis': 3, 'tools': 4}
+#: The layer of each subpackage and top-level module (docs/development.md has the same
+#: table): each may import only those of a lower layer. ``rexnet_mm`` is the package's
+#: ``__init__``, which imports what registers and fixes on import: nothing imports it.
+LAYERS = {
+    'rexnet_mm.errors': 0, 'rexnet_mm.numerics': 0, 'rexnet_mm.registry': 0,
+    'rexnet_mm.utils': 0, 'rexnet_mm.version': 0,
+    'rexnet_mm.fixes': 1,
+    'rexnet_mm.models': 2,
+    'rexnet_mm.weights': 3, 'rexnet_mm.synthetic': 3,
+    'rexnet_mm.apis': 4,
+    'rexnet_mm.deploy': 5,
+    'rexnet_mm.analysis': 6,
+    'rexnet_mm.tools': 7,
+    'rexnet_mm': 8,
+}
 
 
 def package_modules():
@@ -121,17 +134,21 @@ def test_cycle_detection_finds_a_planted_cycle():
     assert find_cycle(graph) is not None
 
 
+def unit(name):
+    """The subpackage (or top-level module) of module ``name``: ``rexnet_mm.deploy.export``
+    -> ``rexnet_mm.deploy``, ``rexnet_mm.utils`` -> itself, ``rexnet_mm`` -> itself."""
+    return '.'.join(name.split('.')[:2])
+
+
 def layer(name):
-    part = name.split('.')[1] if '.' in name else None
-    return LAYERS.get(part, 0)
+    return LAYERS[unit(name)]
 
 
 def test_no_module_imports_a_higher_layer():
     graph = import_graph()
-    wrong = [(m, t) for m, targets in graph.items() for t in targets
-             if m != 'rexnet_mm' and layer(t) > layer(m)]
+    assert set(map(unit, graph)) == set(LAYERS), 'a subpackage missing from LAYERS'
+    wrong = [(m, t) for m, targets in graph.items() for t in targets if layer(t) > layer(m)]
     assert not wrong, wrong
-    assert set(n.split('.')[1] for n in graph if n.count('.') >= 1) <= set(LAYERS)
 
 
 def _scripts():

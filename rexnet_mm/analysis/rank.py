@@ -308,7 +308,7 @@ def build_backbone(config, checkpoint=None, out_indices=None):
     """``(backbone, data_preprocessor_cfg)`` of any mmdet/mmseg/mmpretrain config
     (a file or ``'mmdet::folder/name.py'``), randomly initialised unless
     ``checkpoint`` is given; ``out_indices`` overrides the config's taps."""
-    from .complexity import build_random_model
+    from ..apis.build import build_random_model
 
     model, cfg, _ = build_random_model(config, out_indices)
     if checkpoint:
