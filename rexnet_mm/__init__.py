@@ -14,7 +14,8 @@ Layers, each importing only those below it (docs/development.md has the table):
 
 Beneath them: :mod:`rexnet_mm.fixes` (upstream defects, applied on import),
 :mod:`rexnet_mm.synthetic` (the embedded data generators), and small helpers every layer
-may use (:mod:`rexnet_mm.errors`, :mod:`rexnet_mm.utils`, :mod:`rexnet_mm.numerics`).
+may use (:mod:`rexnet_mm.errors`, :mod:`rexnet_mm.utils`, :mod:`rexnet_mm.numerics`,
+:mod:`rexnet_mm.images`).
 """
 import os
 import sys

@@ -28,7 +28,7 @@ PACKAGE = Path(rexnet_mm.__file__).parent
 LAYERS = {
     'rexnet_mm.errors': 0, 'rexnet_mm.numerics': 0, 'rexnet_mm.registry': 0,
     'rexnet_mm.utils': 0, 'rexnet_mm.version': 0,
-    'rexnet_mm.fixes': 1,
+    'rexnet_mm.fixes': 1, 'rexnet_mm.images': 1,
     'rexnet_mm.models': 2,
     'rexnet_mm.weights': 3, 'rexnet_mm.synthetic': 3,
     'rexnet_mm.apis': 4,

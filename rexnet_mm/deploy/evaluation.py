@@ -2,8 +2,8 @@
 (``tools/analysis/onnx_coco_eval.py``)."""
 import os.path as osp
 
+from ..images import image_input
 from .export import ort_session
-from .loading import as_input
 
 
 def coco_eval_onnx(path, ann_file, img_dir, shape, out_json):
@@ -23,7 +23,7 @@ def coco_eval_onnx(path, ann_file, img_dir, shape, out_json):
     for info in coco['images']:
         img = mmcv.imread(osp.join(img_dir, info['file_name']))
         h0, w0 = img.shape[:2]
-        boxes, scores, labels = session.run(None, {'image': as_input(img, shape).numpy()})
+        boxes, scores, labels = session.run(None, {'image': image_input(img, shape)})
         sx, sy = w0 / shape[1], h0 / shape[0]
         for (x1, y1, x2, y2), s, c in zip(boxes, scores, labels):
             results.append(dict(image_id=info['id'], category_id=cat_ids[int(c)],

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..apis.config import ConfigError
-from ..fixes.upstream import swaps_channels
+from ..models.normalization import channel_stats, normalize, preprocessor_norm
 
 
 class _Normalize(nn.Module):
@@ -23,20 +23,16 @@ class _Normalize(nn.Module):
 
     def __init__(self, preprocessor):
         super().__init__()
-        flip = swaps_channels(preprocessor)
-        mean = getattr(preprocessor, 'mean', None)
-        std = getattr(preprocessor, 'std', None)
+        mean, std, flip = preprocessor_norm(preprocessor)
         if mean is None or std is None:
             raise ConfigError('the model has no input mean/std (data_preprocessor): set '
                               'data_preprocessor=dict(mean=..., std=...) in the config')
         self.flip = flip
-        self.register_buffer('mean', mean.detach().reshape(1, -1, 1, 1).float())
-        self.register_buffer('std', std.detach().reshape(1, -1, 1, 1).float())
+        self.register_buffer('mean', channel_stats(mean))
+        self.register_buffer('std', channel_stats(std))
 
     def forward(self, image):
-        if self.flip:
-            image = image.flip(1)
-        return (image - self.mean) / self.std
+        return normalize(image, self.mean, self.std, self.flip)
 
 
 class _Export(nn.Module):

@@ -9,6 +9,7 @@ import torch
 
 from ..apis.build import build_random_model, config_input_shape
 from ..apis.config import ConfigError, find_config
+from ..images import image_input
 
 
 def load_model(config, checkpoint):
@@ -51,11 +52,8 @@ def default_shape(cfg, kind):
 
 def as_input(img, shape):
     """The graph's input for an ``H x W x 3`` uint8 BGR array: ``1 x 3 x H x W`` float,
-    resized to ``shape`` (H, W)."""
-    import mmcv
-    import numpy as np
-    img = mmcv.imresize(img, (shape[1], shape[0]))
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
+    resized to ``shape`` (H, W) (:func:`rexnet_mm.images.image_input`)."""
+    return torch.from_numpy(image_input(img, shape))
 
 
 def read_image(path, shape):

@@ -7,9 +7,9 @@
 The file's metadata (``tools/deploy.py`` writes it; :mod:`rexnet_mm.deploy.metadata`
 reads it) says how an image goes in: BGR, 0-255, float32 ``1 x 3 x H x W``, the whole
 image resized to the export size with OpenCV's bilinear interpolation (no keep-ratio, no
-padding). The predictor does exactly that, runs ONNX Runtime (CPU) and maps the outputs
-back to the original image, in the shape of the toolbox's own inferencer's result for one
-image:
+padding). The predictor does exactly that (:func:`rexnet_mm.images.image_input`), runs
+ONNX Runtime (CPU) and maps the outputs back to the original image, in the shape of the
+toolbox's own inferencer's result for one image:
 
 * detector (mmdet ``DetInferencer``): ``{'bboxes': K x 4, 'scores': K, 'labels': K,
   'label_names': [K]}``, boxes x1 y1 x2 y2 in the original image's pixels, every detection
@@ -23,6 +23,7 @@ Needs numpy, OpenCV (``cv2``) and onnxruntime only.
 """
 import numpy as np
 
+from ..images import image_input
 from .metadata import DETECTORS, read_contract
 
 
@@ -60,11 +61,9 @@ class OnnxPredictor:
         return img
 
     def preprocess(self, img):
-        """The graph's input for a BGR image: resized as the file's ``resize`` says."""
-        import cv2
-        h, w = self.size
-        resized = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
-        return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32)
+        """The graph's input for a BGR image: resized as the file's ``resize`` says
+        (:func:`rexnet_mm.images.image_input`)."""
+        return image_input(img, self.size)
 
     def __call__(self, image):
         img = self.read(image)

@@ -9,6 +9,7 @@ import warnings
 import torch
 
 from ..apis.config import ConfigError
+from ..images import list_images
 from .loading import read_image
 
 #: ONNX operators quantized: the convolutions and matrix products (the FLOPs). The rest
@@ -23,12 +24,9 @@ def int8_path(out):
 
 
 def calibration_images(folder, shape, limit=300):
-    """Up to ``limit`` images of ``folder`` (sorted names), as the graph's input."""
-    names = sorted(n for n in os.listdir(folder)
-                   if n.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))[:limit]
-    if not names:
-        raise ConfigError(f'--calib {folder!r} has no .jpg/.png/.bmp image')
-    return [read_image(osp.join(folder, n), shape) for n in names]
+    """Up to ``limit`` images of ``folder`` (:func:`rexnet_mm.images.list_images`: sorted
+    names), as the graph's input."""
+    return [read_image(path, shape) for path in list_images(folder, limit, what='--int8')]
 
 
 #: ONNX Runtime's quantizer logs these on the root logger (``logging.warning``): advice a
