@@ -1,23 +1,27 @@
 """rexnet_mm: ReXNet and RegNet backbones for the OpenMMLab stack.
 
-Layers, each importing only those below it:
+Layers, each importing only those below it (docs/development.md has the table):
 
 * :mod:`rexnet_mm.models`: backbones and classifiers (registered in our registry scope
   ``rexnet_mm`` and in the MODELS registries of mmdet, mmseg and mmpretrain, see
   :mod:`rexnet_mm.registry`);
 * :mod:`rexnet_mm.weights`: checkpoint formats, detection, conversion, loading;
 * :mod:`rexnet_mm.apis`: configs, pre-flight checks, runner, evaluation, transfer;
+* :mod:`rexnet_mm.deploy`: ONNX export, ONNX Runtime parity, INT8, ``OnnxPredictor``;
+* :mod:`rexnet_mm.analysis`: complexity, parity, benchmarks and plots for the report
+  tools;
 * :mod:`rexnet_mm.tools`: the command lines (``python -m rexnet_mm.tools.train``).
 
-Beside them: :mod:`rexnet_mm.fixes` (upstream defects, applied on import),
-:mod:`rexnet_mm.synthetic` (the embedded data generators) and
-:mod:`rexnet_mm.analysis` (complexity, parity and plots for the report tools).
+Beneath them: :mod:`rexnet_mm.fixes` (upstream defects, applied on import),
+:mod:`rexnet_mm.synthetic` (the embedded data generators), and small helpers every layer
+may use (:mod:`rexnet_mm.errors`, :mod:`rexnet_mm.utils`, :mod:`rexnet_mm.numerics`,
+:mod:`rexnet_mm.images`).
 """
 import os
 import sys
 import warnings
 
-__version__ = '0.1.0'
+from .version import __version__
 
 if 'torch' not in sys.modules:
     # OpenMP threads that spin while waiting make a CPU run 10-50x slower as soon as

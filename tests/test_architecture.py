@@ -1,11 +1,15 @@
 """The package's layering, read from the modules' own import statements.
 
-rexnet_mm is layered: models (backbones, classifiers) at the bottom, weights (checkpoint
-formats) above them, apis (configs, checks, runner, evaluation) above that, and the
-command lines (rexnet_mm.tools, and tools/*.py that only call them) on top. These tests
-parse every module with ``ast`` (function-level imports included), check that the
-import graph has no cycle and that no module imports a layer above its own, and that
-the scripts under tools/ and tests/ neither edit ``sys.path`` nor load other scripts.
+rexnet_mm is layered (:data:`LAYERS`, the table of docs/development.md): models
+(backbones, classifiers) near the bottom, weights (checkpoint formats) above them, apis
+(configs, checks, runner, evaluation) above that, deploy (ONNX export, ONNX Runtime,
+INT8) above apis, analysis (reports, benchmarks) above deploy, and the command lines
+(rexnet_mm.tools, and tools/*.py that only call them) on top. These tests parse every
+module with ``ast`` (function-level imports included) and check two graphs: the modules'
+(no cycle; no module imports a layer above its own) and the same graph with every module
+collapsed to its subpackage (no cycle; each subpackage imports only layers below its
+own), and that the scripts under tools/ and tests/ neither edit ``sys.path`` nor load
+other scripts.
 """
 import ast
 import importlib
@@ -20,10 +24,21 @@ import rexnet_mm
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(rexnet_mm.__file__).parent
 
-#: Layer of each top-level part of the package; a module may import only modules of
-#: its own or a lower layer.
-LAYERS = {'registry': 0, 'fixes': 0, 'utils': 0, 'errors': 0, 'models': 1, 'weights': 2, 'synthetic': 2,
-          'analysis': 3, 'apis': 3, 'tools': 4}
+#: The layer of each subpackage and top-level module (docs/development.md has the same
+#: table): each may import only those of a lower layer. ``rexnet_mm`` is the package's
+#: ``__init__``, which imports what registers and fixes on import: nothing imports it.
+LAYERS = {
+    'rexnet_mm.errors': 0, 'rexnet_mm.numerics': 0, 'rexnet_mm.registry': 0,
+    'rexnet_mm.utils': 0, 'rexnet_mm.version': 0,
+    'rexnet_mm.fixes': 1, 'rexnet_mm.images': 1,
+    'rexnet_mm.models': 2,
+    'rexnet_mm.weights': 3, 'rexnet_mm.synthetic': 3,
+    'rexnet_mm.apis': 4,
+    'rexnet_mm.deploy': 5,
+    'rexnet_mm.analysis': 6,
+    'rexnet_mm.tools': 7,
+    'rexnet_mm': 8,
+}
 
 
 def package_modules():
@@ -121,17 +136,103 @@ def test_cycle_detection_finds_a_planted_cycle():
     assert find_cycle(graph) is not None
 
 
+def unit(name):
+    """The subpackage (or top-level module) of module ``name``: ``rexnet_mm.deploy.export``
+    -> ``rexnet_mm.deploy``, ``rexnet_mm.utils`` -> itself, ``rexnet_mm`` -> itself."""
+    return '.'.join(name.split('.')[:2])
+
+
 def layer(name):
-    part = name.split('.')[1] if '.' in name else None
-    return LAYERS.get(part, 0)
+    return LAYERS[unit(name)]
 
 
 def test_no_module_imports_a_higher_layer():
     graph = import_graph()
-    wrong = [(m, t) for m, targets in graph.items() for t in targets
-             if m != 'rexnet_mm' and layer(t) > layer(m)]
+    assert set(map(unit, graph)) == set(LAYERS), 'a subpackage missing from LAYERS'
+    wrong = [(m, t) for m, targets in graph.items() for t in targets if layer(t) > layer(m)]
     assert not wrong, wrong
-    assert set(n.split('.')[1] for n in graph if n.count('.') >= 1) <= set(LAYERS)
+
+
+# ------------------------------------------------------------------ the subpackage graph
+
+def subpackage_graph(graph):
+    """``graph`` (module -> imported modules) with every module collapsed to its
+    :func:`unit`; imports within one unit dropped."""
+    collapsed = {}
+    for module, targets in graph.items():
+        collapsed.setdefault(unit(module), set()).update(
+            unit(t) for t in targets if unit(t) != unit(module))
+    for targets in list(collapsed.values()):
+        for target in targets:
+            collapsed.setdefault(target, set())
+    return collapsed
+
+
+def layer_violations(graph, layers=None):
+    """``(importer, imported)`` pairs of a subpackage graph where the imported unit is not
+    of a lower layer than the importer (a unit missing from the table is one too)."""
+    layers = LAYERS if layers is None else layers
+    return sorted((a, b) for a, targets in graph.items() for b in targets
+                  if a not in layers or b not in layers or layers[b] >= layers[a])
+
+
+def test_subpackage_graph_is_a_dag():
+    modules = import_graph()
+    graph = subpackage_graph(modules)
+    # the parse found edges, function-level imports among them (analysis.profile imports
+    # the deploy modules inside its functions only)
+    assert 'rexnet_mm.apis' in graph['rexnet_mm.deploy']
+    assert 'rexnet_mm.deploy.kinds' in modules['rexnet_mm.analysis.profile']
+    assert 'rexnet_mm.deploy' in graph['rexnet_mm.analysis']
+    cycle = find_cycle(graph)
+    assert cycle is None, ' -> '.join(cycle)
+
+
+def test_subpackages_import_only_lower_layers():
+    graph = subpackage_graph(import_graph())
+    assert set(graph) == set(LAYERS), set(graph) ^ set(LAYERS)
+    wrong = layer_violations(graph)
+    assert not wrong, f'imports against the layer table (LAYERS): {wrong}'
+
+
+def test_subpackage_checks_find_planted_faults():
+    """The checks can fail: a cycle between two subpackages whose modules form no cycle
+    (only the collapsed graph shows it), and an upward import planted into the real
+    graph (apis importing deploy, as apis.deploy once imported analysis)."""
+    synthetic = {'rexnet_mm.models.a': {'rexnet_mm.weights.b'},
+                 'rexnet_mm.weights.b': {'rexnet_mm.models.c'},
+                 'rexnet_mm.models.c': set()}
+    assert find_cycle(synthetic) is None
+    collapsed = subpackage_graph(synthetic)
+    assert collapsed == {'rexnet_mm.models': {'rexnet_mm.weights'},
+                         'rexnet_mm.weights': {'rexnet_mm.models'}}
+    assert find_cycle(collapsed) is not None
+    assert layer_violations(collapsed) == [('rexnet_mm.models', 'rexnet_mm.weights')]
+
+    graph = import_graph()
+    graph['rexnet_mm.apis.config'].add('rexnet_mm.deploy.export')
+    collapsed = subpackage_graph(graph)
+    cycle = find_cycle(collapsed)
+    assert cycle is not None and {'rexnet_mm.apis', 'rexnet_mm.deploy'} <= set(cycle)
+    assert layer_violations(collapsed) == [('rexnet_mm.apis', 'rexnet_mm.deploy')]
+    # a sibling import (same layer) and a unit missing from the table are faults too
+    assert layer_violations({'rexnet_mm.weights': {'rexnet_mm.synthetic'},
+                             'rexnet_mm.synthetic': set()}) == [
+        ('rexnet_mm.weights', 'rexnet_mm.synthetic')]
+    assert layer_violations({'rexnet_mm.newpart': {'rexnet_mm.utils'}}) == [
+        ('rexnet_mm.newpart', 'rexnet_mm.utils')]
+
+
+def test_layer_table_is_the_documented_one():
+    """docs/development.md's table lists the same units at the same layers."""
+    import re
+    documented = {}
+    for line in (ROOT / 'docs' / 'development.md').read_text().splitlines():
+        row = re.match(r'\|\s*(\d+)\s*\|([^|]*)\|', line)
+        if row:
+            for name in re.findall(r'`(rexnet_mm[\w.]*)`', row.group(2)):
+                documented[name] = int(row.group(1))
+    assert documented == LAYERS
 
 
 def _scripts():

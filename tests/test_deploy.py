@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.analysis.complexity import build_random_model
 from rexnet_mm.analysis.parity import randomize_
+from rexnet_mm.apis.build import build_random_model
 from rexnet_mm.tools.deploy import main as deploy
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -126,7 +126,8 @@ def test_onnx_roialign_equals_mmcv_roialign(tmp_path):
     """ONNX RoiAlign (opset 16, half_pixel) under ONNX Runtime against mmcv's RoIAlign
     (aligned, average, adaptive sampling) on random features and boxes, some of them
     crossing the border: the same arithmetic, so equal to float rounding."""
-    from rexnet_mm.apis.deploy import _RoIAlign, run_onnx
+    from rexnet_mm.deploy.detectors import _RoIAlign
+    from rexnet_mm.deploy.export import run_onnx
 
     class Pool(torch.nn.Module):
         def forward(self, image):
@@ -190,9 +191,9 @@ def test_bad_input_is_one_line(case, tmp_path):
 @pytest.mark.slow
 def test_a_mismatch_fails_the_command(tmp_path, monkeypatch):
     """The parity check can fail: ONNX Runtime's scores moved by 1e-3 of their scale."""
-    import rexnet_mm.apis.deploy as api
-    run = api.run_onnx
-    monkeypatch.setattr(api, 'run_onnx', lambda path, image: [
+    import rexnet_mm.deploy.pipeline as pipeline
+    run = pipeline.run_onnx
+    monkeypatch.setattr(pipeline, 'run_onnx', lambda path, image: [
         o + 1e-3 * o.abs().max() for o in run(path, image)])
     with pytest.raises(SystemExit) as err:
         deploy([CLS, _checkpoint(CLS, tmp_path / 'cls.pth'), '--out',
@@ -220,7 +221,7 @@ def test_profile_ops_names_where_the_time_goes(capsys):
 
 
 def test_onnx_predictor_equals_det_inferencer_in_the_original_frame(tmp_path, capsys, caplog):
-    """The exported file run from one's own code (rexnet_mm.apis.onnx_predictor, which
+    """The exported file run from one's own code (rexnet_mm.deploy.predictor, which
     reads the file's metadata) gives what mmdet's DetInferencer gives on the original
     image: a real photograph (matplotlib's sample grace_hopper.jpg, 600 x 512) and
     generated images of other sizes and aspect ratios."""
@@ -233,8 +234,8 @@ def test_onnx_predictor_equals_det_inferencer_in_the_original_frame(tmp_path, ca
     from mmdet.apis import DetInferencer
     from torchvision.ops import box_iou
 
-    from rexnet_mm.apis.deploy import BOX_IOU, DET_SCORE_ATOL
-    from rexnet_mm.apis.onnx_predictor import OnnxPredictor
+    from rexnet_mm.deploy.compare import BOX_IOU, DET_SCORE_ATOL
+    from rexnet_mm.deploy.predictor import OnnxPredictor
     from rexnet_mm.synthetic.shapes_coco import CLASSES, render_image
 
     classes = list(CLASSES)
@@ -273,7 +274,7 @@ def test_onnx_predictor_equals_det_inferencer_in_the_original_frame(tmp_path, ca
         assert k == 10 and len(ours['scores']) == len(scores), name
         # each of DetInferencer's top 10 matched to our detection of the same label with
         # the best IoU (ties of equal scores come in either order), with the export's own
-        # parity bounds (apis.deploy: IoU 0.99, scores within 1e-3; float32 rounding of
+        # parity bounds (deploy.compare: IoU 0.99, scores within 1e-3; float32 rounding of
         # the same computation is 1e-6 of that)
         ob, os_, ol = (torch.from_numpy(np.asarray(v)) for v in
                        (ours['bboxes'], ours['scores'], ours['labels']))

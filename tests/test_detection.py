@@ -296,7 +296,7 @@ def _deployed_models_keep_the_ap(demo, wd, opts, data, train_ann, ap50):
     checked by the tool itself against mmdet's predict) scores the same AP@0.5 under ONNX
     Runtime on every image, and its INT8 model, calibrated on the 16 training images,
     still correlates with it."""
-    from rexnet_mm.apis.deploy import coco_eval_onnx
+    from rexnet_mm.deploy.evaluation import coco_eval_onnx
     prefix = osp.join(wd, 'fused')
     import_module('rexnet_mm.tools.test').main([demo, osp.join(wd, 'epoch_60.pth'), '--work-dir', wd,
                             '--json-prefix', prefix, '--fuse-bn', '--cfg-options', *opts])

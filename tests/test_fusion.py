@@ -12,10 +12,11 @@ import pytest
 import torch
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.analysis.complexity import build_random_model
-from rexnet_mm.analysis.parity import REGNET_RANDOM, randomize_, rel_diff
+from rexnet_mm.analysis.parity import REGNET_RANDOM, randomize_
+from rexnet_mm.apis.build import build_random_model
 from rexnet_mm.fixes import default_scope
 from rexnet_mm.models.fusion import batchnorms, fuse_bn
+from rexnet_mm.numerics import rel_diff
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.analysis.parity import REGNET_RANDOM, randomize_, rel_diff
+from rexnet_mm.analysis.parity import REGNET_RANDOM, randomize_
 from rexnet_mm.models.backbones import PyclsRegNet, ReXNet
+from rexnet_mm.numerics import rel_diff
 
 #: NHWC against NCHW changes only the order of float32 additions inside each conv
 #: (oneDNN's kernels for the two layouts): a few eps (1.2e-7) per layer, grown by depth.

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from rexnet_mm.analysis import rank
+from rexnet_mm.images import list_images
 
 OBS_NONLINEARITIES = ('identity', 'relu', 'silu', 'elu')
 OBS_RATIOS = (0.1, 0.2, 0.3, 0.7, 0.8, 1.0)
@@ -154,7 +155,7 @@ def test_feature_rank_matches_a_direct_svd(config, images):
     torch.manual_seed(0)
     backbone, prep = rank.build_backbone(config, out_indices=(1, 2, 3))
     assert DefaultScope.get_current_instance() is before  # the caller's scope is kept
-    files = rank.list_images(images)
+    files = list_images(images)
     assert [osp.basename(f) for f in files] == ['img0.png', 'img1.png', 'img2.png']
     rows, pooled = rank.feature_rank(backbone, prep, files, size=64, progress=False)
     assert [r['tap'] for r in rows] == [0, 1, 2]
@@ -182,7 +183,7 @@ def test_feature_rank_loads_checkpoints(tmp_path, images):
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in state.items()}},
                tmp_path / 'full.pth')
     torch.save(state, tmp_path / 'backbone.pth')
-    files = rank.list_images(images)
+    files = list_images(images)
     reports = []
     for ckpt in (None, tmp_path / 'full.pth', tmp_path / 'backbone.pth'):
         torch.manual_seed(1)

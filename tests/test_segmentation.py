@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 
 import rexnet_mm  # noqa: F401
-from rexnet_mm.analysis.complexity import plain_bn
+from rexnet_mm.apis.build import plain_bn
 
 SEG = Path(__file__).resolve().parents[1] / 'configs' / 'segmentation'
 CONFIGS = sorted(p for p in SEG.glob('*/*.py') if p.parent.name != 'demo')

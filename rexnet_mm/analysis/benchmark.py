@@ -4,7 +4,7 @@
 Every row times its variants round-robin (one forward of each in turn, ``repeats``
 rounds, medians), so a change of machine load hits them alike: ours eager, timm's same
 architecture eager, ours BN-folded (:func:`rexnet_mm.models.fusion.fuse_bn`), ours under
-ONNX Runtime and INT8 (:mod:`rexnet_mm.apis.deploy`). Weights are random
+ONNX Runtime and INT8 (:mod:`rexnet_mm.deploy`). Weights are random
 (:func:`~rexnet_mm.analysis.parity.randomize_`: the default inits can hit denormals).
 Achieved GFLOP/s count a multiply-add as 2 FLOPs, like the fp32 matmul peak measured
 first (``torch.mm`` of 2048 x 2048 matrices).
@@ -50,7 +50,8 @@ def matmul_peak(threads, n=2048, repeats=10):
 def _onnx_pair(wrapper, x, calib, tmp, name, threads):
     """ONNX Runtime sessions of ``wrapper`` in float and INT8 (where quantization fails,
     its reason instead of the INT8 session)."""
-    from ..apis.deploy import export_onnx, ort_session, quantize_int8
+    from ..deploy.export import export_onnx, ort_session
+    from ..deploy.quantize import quantize_int8
     fp32 = osp.join(tmp, f'{name}.onnx')
     export_onnx(wrapper, x[:1], fp32, dynamic=True)
     try:
@@ -65,7 +66,7 @@ def _calibration(size, n=8):
     """``n`` generated shapes images as the graph's input."""
     import numpy as np
 
-    from ..apis.deploy import as_input
+    from ..deploy.loading import as_input
     from ..synthetic.shapes_coco import render_image
     return [as_input(render_image(np.random.default_rng(i), size=size)[0], (size, size))
             for i in range(n)]
@@ -76,7 +77,7 @@ def classifier_rows(batches, size, repeats, threads, quick=False):
     import timm
     from mmpretrain.models import ClsDataPreprocessor
 
-    from ..apis.deploy import ClassifierExport
+    from ..deploy.graphs import ClassifierExport
     from ..models.classifiers import build_regnet_classifier, build_rexnet_classifier
     from ..models.fusion import fuse_bn
     from ..models.normalization import cls_preprocessor
@@ -122,10 +123,13 @@ def classifier_rows(batches, size, repeats, threads, quick=False):
 def detector_rows(size, repeats, threads, quick=False):
     """SSDLite-ReXNet-1.0 and mmdet's SSDLite-MobileNetV2 end to end (predict: NMS
     included) and a Faster R-CNN (ReXNet-1.0 FPN): eager / fused / ORT."""
-    from ..apis.deploy import EXPORTS, det_sample, export_onnx, model_kind, ort_session
+    from ..apis.build import build_random_model
+    from ..deploy.export import export_onnx, ort_session
+    from ..deploy.kinds import EXPORTS, model_kind
+    from ..deploy.loading import det_sample
     from ..fixes import default_scope
     from ..models.fusion import fuse_bn
-    from .complexity import build_random_model, config_complexity
+    from .complexity import config_complexity
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     mobilenet = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
     # (name, config, input in channels-last layout): our backbones run channels-last on

@@ -92,8 +92,8 @@ def build(path, options, device='cpu'):
     """``(model, scope)``: a random-weight model of a config (+ options), plain BN."""
     from mmengine.registry import MODELS
 
+    from ..apis.build import load_any_config, plain_bn
     from ..fixes import default_scope
-    from .complexity import load_any_config, plain_bn
     cfg = load_any_config(path)
     cfg.merge_from_dict(options)
     cfg.model.backbone.init_cfg = None

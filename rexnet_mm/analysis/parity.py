@@ -3,6 +3,8 @@ comparisons that tools/analysis/*_report.py print and the tests assert (not used
 training or inference)."""
 import torch
 
+from ..numerics import max_diff, rel_diff  # noqa: F401 (rel_diff: for the tests)
+
 
 def randomize_(model, seed=0, bn_scale=1.5, shift=None, residual_bn=(),
                residual_scale=(0.2, 0.6)):
@@ -52,8 +54,8 @@ def random_image(size=64, batch=1, seed=1):
 
 
 #: Parity tolerance of two float32 implementations of one network, relative to the
-#: reference output's largest magnitude (:func:`rel_diff`). The two sum the same
-#: products in different orders (other kernels, thread counts, SIMD widths), so they
+#: reference output's largest magnitude (:func:`rexnet_mm.numerics.rel_diff`). The two
+#: sum the same products in different orders (other kernels, thread counts, SIMD widths), so they
 #: differ by float32 rounding: eps = 1.2e-7 per operation, growing with depth and
 #: accumulation length to at most 1e-6 of the output scale on every model and
 #: numerics setting measured (2 or 1 threads, MKL/oneDNN capped at AVX2 or SSE4).
@@ -61,22 +63,6 @@ def random_image(size=64, batch=1, seed=1):
 #: single weight tensor does to the compared outputs (4.5e-5 for the weakest, an SE
 #: conv of RegNetY-1.6GF; 9e-4 for ReXNet-1.0), which tests/test_*parity* check.
 PARITY_RTOL = 1e-5
-
-
-def max_diff(a, b):
-    """``max |a - b|`` of two tensors of the same shape (AssertionError otherwise)."""
-    if a.shape != b.shape:
-        raise AssertionError(f'shape {tuple(a.shape)} != reference {tuple(b.shape)}')
-    return (a - b).abs().max().item()
-
-
-def rel_diff(a, b):
-    """``max |a - b| / max |b|``: the error of ``a`` relative to the scale of the
-    reference ``b`` (see :data:`PARITY_RTOL`)."""
-    scale = b.abs().max().item()
-    if scale == 0:
-        raise AssertionError('reference is all zeros: a degenerate comparison')
-    return max_diff(a, b) / scale
 
 
 def meta_built(build, *args, **kwargs):

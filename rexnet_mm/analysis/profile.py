@@ -15,9 +15,10 @@ import torch
 
 
 def _model(config, shape, fused):
-    from ..apis.deploy import default_shape, model_kind, read_image
+    from ..apis.build import build_random_model
+    from ..deploy.kinds import model_kind
+    from ..deploy.loading import default_shape, read_image
     from ..models.fusion import fuse_bn
-    from .complexity import build_random_model
     from .parity import randomize_
     model, cfg, scope = build_random_model(config)
     randomize_(model, seed=0, bn_scale=0.5, shift=0.1)
@@ -31,7 +32,9 @@ def _model(config, shape, fused):
 
 def eager_ops(model, kind, scope, image, runs):
     """``[(ATen op, ms per run, calls per run)]``, by self CPU time."""
-    from ..apis.deploy import DETECTORS, EXPORTS, det_inputs
+    from ..deploy.kinds import EXPORTS
+    from ..deploy.loading import det_inputs
+    from ..deploy.metadata import DETECTORS
     from ..fixes import default_scope
     if kind in DETECTORS:
         inputs, samples = det_inputs(model, image)
@@ -55,7 +58,8 @@ def eager_ops(model, kind, scope, image, runs):
 
 def onnx_ops(model, kind, image, runs, threads):
     """``[(ONNX op type, ms per run, nodes)]`` of the exported graph under ONNX Runtime."""
-    from ..apis.deploy import EXPORTS, export_onnx, ort_session
+    from ..deploy.export import export_onnx, ort_session
+    from ..deploy.kinds import EXPORTS
     from ..fixes import default_scope
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'model.onnx')

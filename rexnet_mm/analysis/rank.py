@@ -38,8 +38,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..utils import progress_bar
 from ..errors import InvalidValueError, MissingFileError, UserError
+from ..images import list_images
+from ..utils import progress_bar
 
 #: nonlinearity name -> mmcv activation config (None: the linear case)
 NONLINEARITIES = {
@@ -269,19 +270,7 @@ def study_main(argv=None):
 # --------------------------------------------------------------------------
 # feature rank of real models
 # --------------------------------------------------------------------------
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 CDF_POINTS = (0.1, 0.25, 0.5)
-
-
-def list_images(folder, max_images=None):
-    if not osp.isdir(folder):
-        raise MissingFileError(f'--images {folder!r} is not a folder: give a folder of '
-                                f'images ({", ".join(IMAGE_EXTENSIONS)})')
-    files = sorted(osp.join(folder, f) for f in os.listdir(folder)
-                   if f.lower().endswith(IMAGE_EXTENSIONS))
-    if not files:
-        raise MissingFileError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) in {folder!r}')
-    return files[:max_images] if max_images else files
 
 
 def _load_weights(model, checkpoint):
@@ -308,7 +297,7 @@ def build_backbone(config, checkpoint=None, out_indices=None):
     """``(backbone, data_preprocessor_cfg)`` of any mmdet/mmseg/mmpretrain config
     (a file or ``'mmdet::folder/name.py'``), randomly initialised unless
     ``checkpoint`` is given; ``out_indices`` overrides the config's taps."""
-    from .complexity import build_random_model
+    from ..apis.build import build_random_model
 
     model, cfg, _ = build_random_model(config, out_indices)
     if checkpoint:
@@ -319,16 +308,19 @@ def build_backbone(config, checkpoint=None, out_indices=None):
 
 
 def _image_tensor(path, size, preprocessor):
+    """``path`` resized to ``size`` x ``size`` and normalised as ``preprocessor`` (a
+    config dict; ImageNet RGB statistics where it has none) normalises."""
     import mmcv
+
+    from ..images import image_input
+    from ..models.normalization import (IMAGENET_RGB, channel_stats, normalize,
+                                        preprocessor_norm)
     img = mmcv.imread(path)  # BGR
     if img is None:
         raise InvalidValueError(f'{path!r} is not a readable image')
-    img = mmcv.imresize(img, (size, size)).astype(np.float32)
-    if preprocessor.get('bgr_to_rgb', preprocessor.get('to_rgb', True)):
-        img = img[..., ::-1]
-    mean = np.asarray(preprocessor.get('mean', (123.675, 116.28, 103.53)), np.float32)
-    std = np.asarray(preprocessor.get('std', (58.395, 57.12, 57.375)), np.float32)
-    return torch.from_numpy(((img - mean) / std).transpose(2, 0, 1).copy())[None]
+    mean, std, to_rgb = preprocessor_norm(preprocessor, default=IMAGENET_RGB)
+    return normalize(torch.from_numpy(image_input(img, (size, size))), channel_stats(mean),
+                     channel_stats(std), to_rgb)
 
 
 def singular_spectrum(feature):

@@ -27,3 +27,41 @@ def cls_preprocessor(family, num_classes=1000):
     norm = FAMILY_INPUT[family]
     return dict(type='ClsDataPreprocessor', num_classes=num_classes, mean=list(norm['mean']),
                 std=list(norm['std']), to_rgb=norm['input_order'] == 'RGB')
+
+
+def preprocessor_norm(preprocessor, default=None):
+    """``(mean, std, to_rgb)`` of an OpenMMLab data preprocessor: a built one (its
+    ``mean``/``std`` buffers; the BGR -> RGB swap as each toolbox keeps it,
+    :func:`rexnet_mm.fixes.upstream.swaps_channels`) or its config dict (``mean``,
+    ``std``, ``bgr_to_rgb``/``to_rgb``). What it lacks comes from ``default`` (one of
+    this module's dicts, e.g. :data:`IMAGENET_RGB`) where given; a mean or std still
+    missing is None."""
+    if isinstance(preprocessor, dict):
+        mean, std = preprocessor.get('mean'), preprocessor.get('std')
+        to_rgb = preprocessor.get('bgr_to_rgb', preprocessor.get('to_rgb'))
+    else:
+        from ..fixes.upstream import swaps_channels
+        mean, std = getattr(preprocessor, 'mean', None), getattr(preprocessor, 'std', None)
+        to_rgb = swaps_channels(preprocessor)
+    if default is not None:
+        mean = default['mean'] if mean is None else mean
+        std = default['std'] if std is None else std
+        to_rgb = default['input_order'] == 'RGB' if to_rgb is None else to_rgb
+    return mean, std, bool(to_rgb)
+
+
+def channel_stats(values):
+    """A mean or std (a list, or a data preprocessor's ``C x 1 x 1`` buffer) as a float32
+    ``1 x C x 1 x 1`` tensor, for :func:`normalize`."""
+    import torch
+    return torch.as_tensor(values).detach().reshape(1, -1, 1, 1).float()
+
+
+def normalize(images, mean, std, to_rgb=False):
+    """What a data preprocessor does to ``images`` (``N x 3 x H x W``, BGR, 0-255, as
+    mmcv reads them): channels reversed to RGB if ``to_rgb``, then ``(x - mean) / std``
+    per channel (``mean``, ``std``: :func:`channel_stats`, in the model's channel order).
+    Plain tensor ops, so an exported graph starts with them."""
+    if to_rgb:
+        images = images.flip(1)
+    return (images - mean) / std

@@ -57,12 +57,12 @@ def print_contract(meta, dynamic=False):
         print(f'classes ({len(classes)}): {shown}')
     print('this contract is in the file\'s metadata (ONNX Runtime: '
           'session.get_modelmeta().custom_metadata_map); '
-          'rexnet_mm.apis.onnx_predictor.OnnxPredictor(FILE)(image) applies it')
+          'rexnet_mm.deploy.predictor.OnnxPredictor(FILE)(image) applies it')
 
 
 @one_line_errors
 def main(argv=None):
-    from ..apis.deploy import deploy
+    from ..deploy.pipeline import deploy
     args = parse_args(argv)
     result = deploy(args.config, args.checkpoint, args.out, shape=args.shape,
                     dynamic=args.dynamic, force=args.force, image=args.image,

@@ -13,7 +13,9 @@ import argparse
 import os.path as osp
 
 from rexnet_mm.analysis.benchmark import median_times
-from rexnet_mm.apis.deploy import coco_eval_onnx, ort_session, read_image
+from rexnet_mm.deploy.evaluation import coco_eval_onnx
+from rexnet_mm.deploy.export import ort_session
+from rexnet_mm.deploy.loading import read_image
 
 
 def main(argv=None):

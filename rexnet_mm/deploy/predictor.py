@@ -1,14 +1,15 @@
 """Run a file written by ``tools/deploy.py`` on an image of any size, without OpenMMLab.
 
-    from rexnet_mm.apis.onnx_predictor import OnnxPredictor
+    from rexnet_mm.deploy.predictor import OnnxPredictor
     predictor = OnnxPredictor('model.onnx')
     result = predictor('photo.jpg')          # or an H x W x 3 uint8 BGR array (cv2.imread)
 
-The file's metadata (``tools/deploy.py`` writes it; :func:`read_contract`) says how an
-image goes in: BGR, 0-255, float32 ``1 x 3 x H x W``, the whole image resized to the
-export size with OpenCV's bilinear interpolation (no keep-ratio, no padding). The
-predictor does exactly that, runs ONNX Runtime (CPU) and maps the outputs back to the
-original image, in the shape of the toolbox's own inferencer's result for one image:
+The file's metadata (``tools/deploy.py`` writes it; :mod:`rexnet_mm.deploy.metadata`
+reads it) says how an image goes in: BGR, 0-255, float32 ``1 x 3 x H x W``, the whole
+image resized to the export size with OpenCV's bilinear interpolation (no keep-ratio, no
+padding). The predictor does exactly that (:func:`rexnet_mm.images.image_input`), runs
+ONNX Runtime (CPU) and maps the outputs back to the original image, in the shape of the
+toolbox's own inferencer's result for one image:
 
 * detector (mmdet ``DetInferencer``): ``{'bboxes': K x 4, 'scores': K, 'labels': K,
   'label_names': [K]}``, boxes x1 y1 x2 y2 in the original image's pixels, every detection
@@ -20,23 +21,10 @@ original image, in the shape of the toolbox's own inferencer's result for one im
 
 Needs numpy, OpenCV (``cv2``) and onnxruntime only.
 """
-import json
-
 import numpy as np
 
-
-def read_contract(session):
-    """The metadata of a session's model (``tools/deploy.py``'s), JSON values decoded."""
-    raw = session.get_modelmeta().custom_metadata_map
-    if 'model_kind' not in raw or 'input_size' not in raw:
-        from ..errors import InvalidValueError
-        raise InvalidValueError('this ONNX file has no rexnet_mm metadata (model_kind, '
-                                'input_size): export it again with tools/deploy.py')
-    meta = dict(raw)
-    for key in ('classes', 'input_size', 'input_dynamic', 'resize', 'outputs', 'score_thr'):
-        if key in meta:
-            meta[key] = json.loads(meta[key])
-    return meta
+from ..images import image_input
+from .metadata import DETECTORS, read_contract
 
 
 class OnnxPredictor:
@@ -73,18 +61,16 @@ class OnnxPredictor:
         return img
 
     def preprocess(self, img):
-        """The graph's input for a BGR image: resized as the file's ``resize`` says."""
-        import cv2
-        h, w = self.size
-        resized = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
-        return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32)
+        """The graph's input for a BGR image: resized as the file's ``resize`` says
+        (:func:`rexnet_mm.images.image_input`)."""
+        return image_input(img, self.size)
 
     def __call__(self, image):
         img = self.read(image)
         h0, w0 = img.shape[:2]
         outputs = self.session.run(None, {self.meta['input_name']: self.preprocess(img)})
         h, w = self.size
-        if self.kind in ('ssd', 'rcnn'):
+        if self.kind in DETECTORS:
             boxes, scores, labels = outputs
             # the factors mmdet divides by (mmcv.imresize's w_scale, h_scale), in float32
             # as mmdet divides its float32 boxes

@@ -1,0 +1,91 @@
+"""The exported file's contract, in its ONNX ``metadata_props`` (strings; JSON for
+lists): what goes in, how an image is resized into it, what comes out and in which
+frame. :func:`export_metadata` writes it (``tools/deploy.py``), :func:`read_contract`
+reads it back (:class:`rexnet_mm.deploy.predictor.OnnxPredictor`)."""
+import json
+
+#: The model kinds (:func:`rexnet_mm.deploy.kinds.model_kind`) whose outputs are boxes.
+DETECTORS = ('ssd', 'rcnn')
+
+#: What each output holds, by model kind (also in the file's metadata, ``outputs``).
+OUTPUTS = {
+    'classifier': [('scores', 'N x classes', 'float32 softmax scores')],
+    'segmentor': [('labels', 'N x H x W', 'int64 class index per pixel of the input')],
+    'ssd': [('boxes', 'K x 4', 'float32 x1, y1, x2, y2 in pixels of the resized input'),
+            ('scores', 'K', 'float32, best first, every detection >= score_thr'),
+            ('labels', 'K', 'int64 index into classes')],
+}
+OUTPUTS['rcnn'] = OUTPUTS['ssd']
+
+
+def model_classes(model, cfg):
+    """The class names: the checkpoint's ``dataset_meta``, else the config's test dataset
+    (``metainfo.classes``, else its dataset class's), else None."""
+    meta = getattr(model, 'dataset_meta', None) or {}
+    if meta.get('classes'):
+        return [str(c) for c in meta['classes']]
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    while isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ...
+        dataset = dataset['dataset']
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if not classes and dataset.get('type'):
+        from ..apis.checks import _dataset_class
+        cls = _dataset_class(dataset, cfg.get('default_scope') or 'mmdet')
+        classes = getattr(cls, 'METAINFO', {}).get('classes')
+    return [str(c) for c in classes] if classes else None
+
+
+def score_threshold(model, kind):
+    """The detector's ``score_thr`` (what the graph keeps), else None."""
+    if kind == 'ssd':
+        return float(model.bbox_head.test_cfg.get('score_thr', 0))
+    if kind == 'rcnn':
+        return float(model.roi_head.test_cfg.get('score_thr', 0))
+    return None
+
+
+def export_metadata(model, cfg, kind, shape, dynamic):
+    """The contract of the exported file, as ONNX ``metadata_props`` (strings; JSON for
+    lists): what goes in, how an image is resized into it, what comes out and in which
+    frame. :func:`read_contract` reads it back."""
+    from ..version import __version__
+    h, w = (int(v) for v in shape)
+    meta = {
+        'producer': f'rexnet_mm {__version__} (tools/deploy.py)',
+        'model_kind': kind,
+        'classes': json.dumps(model_classes(model, cfg)),
+        'input_name': 'image',
+        'input_layout': 'NCHW float32, N x 3 x H x W',
+        'input_size': json.dumps([h, w]),
+        'input_dynamic': json.dumps(bool(dynamic)),
+        'color_order': 'BGR',
+        'input_range': '0-255 (what cv2.imread / mmcv.imread give); mean/std and BGR->RGB '
+                       'are inside the graph',
+        'resize': json.dumps(dict(
+            size=[h, w], keep_ratio=False, interpolation='bilinear', padding=None,
+            how=f'cv2.resize(img, ({w}, {h}), interpolation=cv2.INTER_LINEAR): the whole '
+                f'image stretched to {w}x{h} (W x H), no crop, no padding')),
+        'outputs': json.dumps([dict(name=n, shape=s, meaning=m) for n, s, m in OUTPUTS[kind]]),
+    }
+    if kind in DETECTORS:
+        meta['box_frame'] = (f'pixels of the resized {w}x{h} input, x1 y1 x2 y2; in the '
+                             f'original W0 x H0 image: x * W0 / {w}, y * H0 / {h}')
+        meta['score_thr'] = json.dumps(score_threshold(model, kind))
+    elif kind == 'segmentor':
+        meta['label_frame'] = ('pixels of the resized input; in the original image: resize '
+                               'the label map back (nearest)')
+    return meta
+
+
+def read_contract(session):
+    """The metadata of a session's model (``tools/deploy.py``'s), JSON values decoded."""
+    raw = session.get_modelmeta().custom_metadata_map
+    if 'model_kind' not in raw or 'input_size' not in raw:
+        from ..errors import InvalidValueError
+        raise InvalidValueError('this ONNX file has no rexnet_mm metadata (model_kind, '
+                                'input_size): export it again with tools/deploy.py')
+    meta = dict(raw)
+    for key in ('classes', 'input_size', 'input_dynamic', 'resize', 'outputs', 'score_thr'):
+        if key in meta:
+            meta[key] = json.loads(meta[key])
+    return meta
