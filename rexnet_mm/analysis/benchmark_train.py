@@ -50,6 +50,8 @@ def variants(family):
     if family == 'ssdlite':
         return [
             ('SSDLite ReXNet-1.0, shipped (128 @ /16, 1280-ch head conv @ /32)', ssd, {}, False),
+            ('SSDLite ReXNet-1.0, shipped, with_cp (gradient checkpointing)', ssd,
+             {'model.backbone.with_cp': True}, False),
             ('SSDLite ReXNet-1.0, taps 128 @ /16 + 185 @ /32', ssd, equal_taps, False),
             ('SSDLite TIMMBackbone rexnet_100, same taps', ssd,
              dict(equal_taps, **{'model.backbone': _timm_backbone((4, 5))}), False),

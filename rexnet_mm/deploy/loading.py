@@ -9,6 +9,8 @@ import torch
 
 from ..apis.build import build_random_model, config_input_shape
 from ..apis.config import ConfigError, find_config
+from ..errors import InvalidValueError, MissingFileError
+from ..weights import CheckpointError
 from ..images import image_input
 
 
@@ -20,10 +22,10 @@ def load_model(config, checkpoint):
     from ..apis.runner import _loads
     from ..fixes import default_scope
     if not osp.isfile(checkpoint):
-        raise ConfigError(f'checkpoint {checkpoint!r} does not exist')
+        raise MissingFileError(f'checkpoint {checkpoint!r} does not exist')
     why = _loads(checkpoint)
     if why is not None:
-        raise ConfigError(f'checkpoint {checkpoint!r} cannot be loaded ({why})')
+        raise CheckpointError(f'checkpoint {checkpoint!r} cannot be loaded ({why})')
     config = find_config(config)
     model, cfg, scope = build_random_model(config)
     with default_scope(scope), warnings.catch_warnings():
@@ -33,7 +35,7 @@ def load_model(config, checkpoint):
                                    logger='silent')
         except RuntimeError as exc:
             first = str(exc).splitlines()
-            raise ConfigError(f'checkpoint {checkpoint!r} does not fit {osp.basename(config)} '
+            raise CheckpointError(f'checkpoint {checkpoint!r} does not fit {osp.basename(config)} '
                               f'({" ".join(first[:2])[:200]}): pass the config it was '
                               f'trained with') from None
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
@@ -65,10 +67,10 @@ def read_image(path, shape):
         from ..synthetic.shapes_coco import render_image
         return as_input(render_image(np.random.default_rng(0), size=max(shape))[0], shape)
     if not osp.isfile(path):
-        raise ConfigError(f'image {path!r} does not exist')
+        raise MissingFileError(f'image {path!r} does not exist')
     img = mmcv.imread(path)
     if img is None:
-        raise ConfigError(f'cannot decode image {path!r}')
+        raise InvalidValueError(f'cannot decode image {path!r}')
     return as_input(img, shape)
 
 

@@ -3,12 +3,18 @@ the file under ONNX Runtime against the unfused eager model, optionally quantize
 import os.path as osp
 
 from ..apis.config import ConfigError
+from ..errors import ExistingFileError, MissingFileError, UserError
 from .compare import compare, compare_file, eager_reference
 from .export import export_onnx, run_onnx
 from .kinds import EXPORTS, model_kind
 from .loading import default_shape, load_model, read_image
 from .metadata import DETECTORS, export_metadata
 from .quantize import calibration_images, int8_agreement, int8_path, quantize_int8
+
+
+class ParityError(UserError):
+    """The exported file does not give the eager model's outputs (the file is kept, named
+    in the message, for a look)."""
 
 
 def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse=True,
@@ -21,10 +27,10 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
     from ..models.fusion import batchnorms, fuse_bn
     for path in [out] + ([int8_path(out)] if int8_calib else []):
         if osp.exists(path) and not force:
-            raise ConfigError(f'{path!r} exists: pass --force to overwrite it, or another '
+            raise ExistingFileError(f'{path!r} exists: pass --force to overwrite it, or another '
                               f'--out')
     if int8_calib and not osp.isdir(int8_calib):
-        raise ConfigError(f'--int8 {int8_calib!r} is not a folder of calibration images')
+        raise MissingFileError(f'--int8 {int8_calib!r} is not a folder of calibration images')
     model, cfg, scope = load_model(config, checkpoint)
     kind = model_kind(model)
     if dynamic and kind in DETECTORS:
@@ -56,7 +62,7 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
         ok, text = compare_file(kind, eager_reference(model, kind, scope, other), out, other)
         result.update(ok=ok, second=f'mirrored image: {text}')
     if not result['ok']:
-        raise ConfigError(f'{out} was written but does not match the eager model: '
+        raise ParityError(f'{out} was written but does not match the eager model: '
                           f'{result.get("second", text)}')
     if int8_calib:
         images = calibration_images(int8_calib, shape, calib_images)
