@@ -104,6 +104,7 @@ def test_cli_converts_many_files_into_a_directory(tmp_path):
     assert res.returncode == 1 and res.stderr.count('exists; pass --force') == 2
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize('kwargs', [dict(depth_mult=0.67), dict(width_mult=1.1)],
                          ids=['depth_mult-0.67', 'width_mult-1.1'])
 def test_any_timm_rexnet_converts_and_builds_exactly(tmp_path, kwargs):

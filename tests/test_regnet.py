@@ -398,16 +398,14 @@ def test_mmdet_regnet_config_swaps_to_ours():
     assert cfg.data_preprocessor.bgr_to_rgb is False  # BGR, as our converted weights
 
 
-def test_classifier_config_file_builds():
-    import os.path as osp
-    from mmengine.config import Config
+def test_classifier_config_builds():
+    """``regnet_classifier_cfg``: PyclsRegNet's last stage into the pycls head, BGR input."""
     from mmpretrain.registry import MODELS as PRETRAIN
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    cfg = Config.fromfile(osp.join(root, 'configs/_base_/models/regnet_classifier.py'))
-    model = PRETRAIN.build(cfg.model)
+    cfg = regnet_classifier_cfg('regnetx_400mf')
+    model = PRETRAIN.build(cfg)
     assert type(model.backbone) is PyclsRegNet
     assert model.head.fc.in_features == model.backbone.stage_widths[-1] == 384
-    assert cfg.model.data_preprocessor.to_rgb is False
+    assert cfg['data_preprocessor']['to_rgb'] is False
     assert regnet_classifier_cfg('regnety_1.6gf')['head']['in_channels'] == 888
 
 

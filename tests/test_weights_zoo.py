@@ -81,6 +81,7 @@ def _cache_files(tmp_path, sub):
 
 
 # ------------------------------------------------------------------ the four task families
+@pytest.mark.parity
 def test_ssdlite_config_starts_from_hub_weights_then_from_the_cache(sources, tmp_path):
     """configs/ssdlite_rexnet.py names rexnet_mm://rexnet-1.0: first use downloads timm's
     model.safetensors once, checks it against the hub's sha256 and converts it; the
@@ -145,6 +146,7 @@ def test_segmentation_config_from_hub(sources):
         assert rel_diff(mine, theirs) < RTOL
 
 
+@pytest.mark.parity
 def test_finegrained_config_offline_from_a_file_placed_by_hand(sources, tmp_path,
                                                                monkeypatch):
     """ReXNet-1.5 offline: the authors' rexnetv1_1.5x.pth (a Drive page, never
