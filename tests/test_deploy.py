@@ -220,6 +220,7 @@ def test_profile_ops_names_where_the_time_goes(capsys):
     assert ops['Gemm'][1] == 27 and 'BatchNormalization' not in ops
 
 
+@pytest.mark.slow
 def test_onnx_predictor_equals_det_inferencer_in_the_original_frame(tmp_path, capsys, caplog):
     """The exported file run from one's own code (rexnet_mm.deploy.predictor, which
     reads the file's metadata) gives what mmdet's DetInferencer gives on the original

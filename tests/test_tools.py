@@ -298,6 +298,7 @@ def test_same_train_script_serves_mmpretrain_and_mmseg(tmp_path):
 
 # --------------------------------------------------------------------------- command contract
 
+@pytest.mark.slow
 def test_exit_status_is_the_same_however_a_command_is_started(val_data, tmp_path):
     """0 on success (no returned value printed), 1 on a handled error (one line), for
     ``python -m rexnet_mm.tools.X`` and ``python tools/X.py`` (the console scripts:
