@@ -4,7 +4,9 @@ The suite runs offline with an empty weights cache of its own: nothing may reach
 internet, and no weights a developer fetched may make a test pass. Download tests
 (tests/test_weights_zoo.py) start their sources on 127.0.0.1 and lift the offline
 switches for themselves."""
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 os.environ['REXNET_MM_OFFLINE'] = '1'
 os.environ['HF_HUB_OFFLINE'] = '1'
 os.environ['REXNET_MM_CACHE'] = tempfile.mkdtemp(prefix='rexnet_mm_test_cache_')
+atexit.register(shutil.rmtree, os.environ['REXNET_MM_CACHE'], ignore_errors=True)
 
 
 def pytest_configure(config):
