@@ -37,6 +37,16 @@ def run(*args):
 
 
 @pytest.mark.slow  # the script in a new process
+def assert_exports_back_to(ref, dst, tmp_path):
+    """``--to timm`` on the converted file ``dst`` reproduces timm model ``ref``'s state
+    dict, key for key and tensor for tensor."""
+    back = tmp_path / 'timm_again.pth'
+    assert run(str(dst), str(back), '--to', 'timm').returncode == 0
+    again = torch.load(back, weights_only=True)['state_dict']
+    assert list(again) == list(ref.state_dict())
+    assert all(torch.equal(again[k], v) for k, v in ref.state_dict().items())
+
+
 def test_cli_converts_exports_and_protects_files(tmp_path):
     ref = randomize_(timm_rexnet(1.0), seed=5)
     src = tmp_path / 'rexnet_100.pth'
@@ -60,12 +70,7 @@ def test_cli_converts_exports_and_protects_files(tmp_path):
     res = run(str(src), str(src), '--force')
     assert res.returncode != 0 and 'must differ from SRC' in res.stderr
 
-    # export back to timm reproduces the original file, key for key
-    back = tmp_path / 'timm_again.pth'
-    assert run(str(dst), str(back), '--to', 'timm').returncode == 0
-    again = torch.load(back, weights_only=True)['state_dict']
-    assert list(again) == list(ref.state_dict())
-    assert all(torch.equal(again[k], v) for k, v in ref.state_dict().items())
+    assert_exports_back_to(ref, dst, tmp_path)
 
 
 def test_cli_errors_are_one_line(tmp_path):
@@ -143,11 +148,7 @@ def test_any_timm_rexnet_converts_and_builds_exactly(tmp_path, kwargs):
         assert rel_diff(mine, theirs) < 1e-5
     assert rel_diff(ours(x, mode='tensor'), logits) < 1e-5
 
-    back = tmp_path / 'back.pth'
-    assert run(str(dst), str(back), '--to', 'timm').returncode == 0
-    again = torch.load(back, weights_only=True)['state_dict']
-    assert list(again) == list(ref.state_dict())
-    assert all(torch.equal(again[k], v) for k, v in ref.state_dict().items())
+    assert_exports_back_to(ref, dst, tmp_path)
 
 
 def test_checkpoint_of_another_plan_names_the_arguments_that_fit(tmp_path):

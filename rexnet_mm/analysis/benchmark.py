@@ -9,6 +9,7 @@ ONNX Runtime and INT8 (:mod:`rexnet_mm.deploy`). Weights are random
 Achieved GFLOP/s count a multiply-add as 2 FLOPs, like the fp32 matmul peak measured
 first (``torch.mm`` of 2048 x 2048 matrices).
 """
+import contextlib
 import copy
 import os.path as osp
 import tempfile
@@ -23,11 +24,11 @@ REXNET_WIDTHS = (0.9, 1.0, 1.3, 1.5, 2.0, 2.2, 3.0)
 REGNETS = ('regnetx_400mf', 'regnetx_3.2gf', 'regnety_400mf', 'regnety_1.6gf')
 
 
-def median_times(fns, repeats, bar=None):
+def median_times(fns, repeats, bar=None, no_grad=True):
     """Median seconds of each callable in ``fns``, called round-robin after one warm-up
-    call each."""
+    call each (under ``torch.no_grad()`` unless ``no_grad`` is False: training steps)."""
     times = [[] for _ in fns]
-    with torch.no_grad():
+    with torch.no_grad() if no_grad else contextlib.nullcontext():
         for fn in fns:
             fn()
         for _ in range(repeats):

@@ -25,6 +25,7 @@ import time
 import torch
 
 from ..utils import progress_bar
+from .benchmark import median_times
 from .parity import randomize_
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -160,19 +161,6 @@ def train_step_fn(model, scope, inputs, samples):
     return step
 
 
-def _median_times(fns, repeats, bar):
-    times = [[] for _ in fns]
-    for fn in fns:
-        fn()
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-        bar.update()
-    return [sorted(t)[len(t) // 2] for t in times]
-
-
 def _peak_memory(args):
     """Child process: peak memory of two training steps of one variant, in MiB."""
     family, (name, path, options, channels_last), n, size, device, threads = args
@@ -208,7 +196,7 @@ def run(families=FAMILIES, repeats=5, threads=2, device='cpu', memory=True, sett
             fns.append(train_step_fn(model, scope, inputs, samples))
             rows.append(dict(name=name))
         bar = progress_bar(repeats)
-        for row, t in zip(rows, _median_times(fns, repeats, bar)):
+        for row, t in zip(rows, median_times(fns, repeats, bar, no_grad=False)):
             row.update(step=t, ips=n / t)
         del fns
         if memory:
