@@ -32,7 +32,7 @@ def parse_args(argv=None):
 
 def zoo_table():
     """The zoo as text: name, backbone, cached, and each source with its hash status."""
-    from ..weights.download import cached
+    from ..weights.download import cached, url_of
     from ..weights.zoo import SCHEME, ZOO, pinned_sha256
     lines = []
     for name, (backbone, sources) in ZOO.items():
@@ -47,23 +47,17 @@ def zoo_table():
             elif source.startswith('('):
                 check = ''
             else:
-                pin = pinned_sha256(source if '://' not in source or source.startswith('http')
-                                    else _openmmlab_url(source))
+                pin = pinned_sha256(url_of(source))
                 check = (f'sha256 pinned: {pin}...' if pin
                          else 'sha256 recorded at the first download')
             lines.append(f'    {source}  {check}'.rstrip())
     return '\n'.join(lines)
 
 
-def _openmmlab_url(source):
-    from mmengine.runner.checkpoint import get_external_models
-    return get_external_models().get(source[len('open-mmlab://'):], source)
-
-
 @one_line_errors
 def main(argv=None):
     from ..weights import CheckpointError, fetch
-    from ..weights.zoo import SCHEME, ZOO, entry, is_remote
+    from ..weights.zoo import SCHEME, ZOO, is_remote
     args = parse_args(argv)
     if args.list:
         print(zoo_table())
@@ -75,9 +69,7 @@ def main(argv=None):
     failed = 0
     for name in names:
         spec = name if is_remote(name) else SCHEME + name
-        try:
-            if spec.startswith(SCHEME):
-                entry(spec[len(SCHEME):])
+        try:  # an unknown zoo name is refused by fetch, naming the nearest ones
             print(f'{spec}: {fetch(spec, progress=True)}')
         except CheckpointError as exc:
             failed += 1

@@ -113,7 +113,9 @@ def sources_of(spec):
     return None, [spec]
 
 
-def _url_of(source):
+def url_of(source):
+    """The URL a URL source or ``open-mmlab://NAME`` (mmengine's ``open_mmlab.json``)
+    names."""
     if source.startswith('open-mmlab://'):
         from mmengine.runner.checkpoint import get_external_models
         name = source[len('open-mmlab://'):]
@@ -132,7 +134,7 @@ def _file_name(source):
         return f'{name} from {page}'
     url = source if source.startswith('http') else None
     try:
-        url = url or _url_of(source)
+        url = url or url_of(source)
     except _SourceFailed:
         return source
     return f'{osp.basename(url)} from {url}'
@@ -167,8 +169,10 @@ def _fetch_hub(source, progress):
                 raise _SourceFailed(f'{source}: {_reason(exc)}') from exc
             blob = osp.realpath(path)
             etag = osp.basename(blob)
-            if not re.fullmatch(r'[0-9a-f]{64}', etag) or sha256_of(blob) == etag:
-                return path
+            if not re.fullmatch(r'[0-9a-f]{64}', etag):
+                return path, None  # not a sha256 ETag: nothing to check it against
+            if sha256_of(blob) == etag:
+                return path, etag
             _remove(blob)  # corrupt or truncated: fetched again once
             if osp.lexists(path):
                 os.remove(path)
@@ -182,7 +186,7 @@ def _fetch_url(source, progress):
     """A URL through torch.hub's downloader (a temporary file renamed when complete),
     checked against the sha256 the name pins or the one recorded at the first fetch.
     With ``REXNET_MM_MIRROR`` set, ``MIRROR/<file name>`` is fetched instead."""
-    url = _url_of(source)
+    url = url_of(source)
     name = osp.basename(url.split('?')[0])
     mirror = os.environ.get('REXNET_MM_MIRROR')
     if mirror:
@@ -196,7 +200,7 @@ def _fetch_url(source, progress):
     if osp.isfile(dst):
         sha = sha256_of(dst)
         if _matches(sha, expected) and _recorded(dst) in (None, sha):
-            return dst
+            return dst, sha
         _remove(dst)
     if offline():
         raise _SourceFailed(f'{source}: not in the cache and offline')
@@ -209,7 +213,7 @@ def _fetch_url(source, progress):
         sha = sha256_of(dst)
         if _matches(sha, expected):
             _record(dst, sha)
-            return dst
+            return dst, sha
         _remove(dst)
     raise _SourceFailed(f'{url}: sha256 {sha[:12]}... is not the pinned {expected}...; '
                         f'removed it')
@@ -228,11 +232,13 @@ def _converted_ok(path):
     return osp.isfile(path) and _recorded(path) == sha256_of(path)
 
 
-def _convert(raw, dst, family, source):
+def _convert(raw, dst, family, source, raw_sha=None):
+    """Convert the file ``raw`` (whose sha256 a fetcher may already have computed)
+    to our layout at ``dst``, with its own sha256 recorded."""
     state, fmt = convert_state_dict(read_state_dict(raw), family)
     fam = FORMATS[fmt].family
     meta = dict(source=source, source_file=osp.basename(raw), source_format=fmt,
-                source_sha256=sha256_of(raw), family=fam, layout='rexnet_mm',
+                source_sha256=raw_sha or sha256_of(raw), family=fam, layout='rexnet_mm',
                 **input_meta(fam))
     save_checkpoint(state, dst, meta=meta)
     _record(dst, sha256_of(dst))
@@ -272,13 +278,13 @@ def fetch(spec, progress=None, logger=None):
                 failures.append(f'{_file_name(source)} (a page for a browser)')
                 continue
             try:
-                raw = (_fetch_hub if source.startswith('hf-hub:') else _fetch_url)(
+                raw, raw_sha = (_fetch_hub if source.startswith('hf-hub:') else _fetch_url)(
                     source, progress)
             except _SourceFailed as exc:
                 failures.append(str(exc))
                 continue
             try:
-                path = _convert(raw, dst, family, source)
+                path = _convert(raw, dst, family, source, raw_sha)
             except CheckpointError as exc:
                 _remove(raw)
                 failures.append(f'{source}: {exc}; removed it')
