@@ -1,5 +1,7 @@
 """Budgeted design of both families, from the papers' own parameterizations
-(``python tools/analysis/design.py rexnet|regnet --flops 0.6G [--params 6M]``).
+(``python tools/analysis/design.py rexnet|regnet --flops 0.6G [--params 6M]``); for a
+measured-latency budget (``--latency-ms 30 --runtime torch|ort|openvino``) see
+:mod:`rexnet_mm.analysis.latency`.
 
 Costs are counted analytically from the per-block plans the backbones are built from
 (:func:`rexnet_mm.models.backbones.rexnet.rexnet_blocks`,
@@ -21,6 +23,7 @@ can sample the paper's design space by the thousand.
 import math
 import random
 
+from ..errors import InvalidValueError, add_debug_flag, one_line_errors
 from ..models.backbones.regnet import ARCH_SETTINGS as REGNET_ARCHS
 from ..models.backbones.regnet import arch_stages, se_channels
 from ..models.backbones.rexnet import rexnet_block_widths, rexnet_blocks, rexnet_feature_info
@@ -119,10 +122,9 @@ def _rank(rows, flops, params, tolerance):
     return sorted(rows, key=key)
 
 
-def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance=0.05):
-    """The ``top`` ReXNets nearest to the budget (relative distance in log space) over
-    widths 0.5-3.0 (step 0.05) and depth multipliers 0.5-2.0 (step 0.25); the published
-    widths within ``tolerance`` of the budget come first."""
+def rexnet_space(archs=('v1', 'lite')):
+    """Every ReXNet of the grid: widths 0.5-3.0 (step 0.05) x depth multipliers 0.5-2.0
+    (step 0.25), per arch, as rows (``params``, ``flops``, the config ``snippet``...)."""
     from ..models.backbones.rexnet import PUBLISHED_WIDTHS
     rows = []
     for arch in archs:
@@ -135,7 +137,14 @@ def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance
                                  published=dm == 1.0 and w in PUBLISHED_WIDTHS[arch],
                                  snippet=f"backbone=dict(type='ReXNet', arch='{arch}', "
                                          f"widen_factor={w}, depth_mult={dm})"))
-    return _rank(rows, flops, params, tolerance)[:top]
+    return rows
+
+
+def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance=0.05):
+    """The ``top`` ReXNets of :func:`rexnet_space` nearest to the budget (relative
+    distance in log space); the published widths within ``tolerance`` of the budget
+    come first."""
+    return _rank(rexnet_space(archs), flops, params, tolerance)[:top]
 
 
 #: pycls' group widths (the zoo uses 8-232)
@@ -162,11 +171,9 @@ def sample_regnets(num, se=False, seed=0):
     return out
 
 
-def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5,
-                      with_zoo=True, tolerance=0.05):
-    """The ``top`` RegNets nearest to the budget among ``samples`` random design-space
-    points and the pycls zoo of that family (marked ``zoo``; those within ``tolerance``
-    of the budget come first)."""
+def regnet_space(se=False, samples=20000, seed=0, with_zoo=True):
+    """``samples`` random design-space points (:func:`sample_regnets`) and the pycls zoo
+    of that family (marked ``zoo``), as rows."""
     points = [(None, p, plan) for p, plan in sample_regnets(samples, se, seed)]
     if with_zoo:
         prefix = 'regnety_' if se else 'regnetx_'
@@ -184,7 +191,15 @@ def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5
                          group_widths=plan['group_widths'], arch=arch,
                          snippet=f"backbone=dict(type='PyclsRegNet', arch={name!r})" if name
                          else f"backbone=dict(type='PyclsRegNet', arch={arch})"))
-    return _rank(rows, flops, params, tolerance)[:top]
+    return rows
+
+
+def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5,
+                      with_zoo=True, tolerance=0.05):
+    """The ``top`` RegNets nearest to the budget among ``samples`` random design-space
+    points and the pycls zoo of that family (marked ``zoo``; those within ``tolerance``
+    of the budget come first)."""
+    return _rank(regnet_space(se, samples, seed, with_zoo), flops, params, tolerance)[:top]
 
 
 def format_rows(rows):
@@ -204,14 +219,19 @@ def format_rows(rows):
     return '\n'.join(lines)
 
 
-def main(argv=None):
-    """Command line of ``tools/analysis/design.py``."""
+@one_line_errors
+def main(argv=None, timer=None):
+    """Command line of ``tools/analysis/design.py`` (``timer``: see
+    :func:`rexnet_mm.analysis.latency.latency_design`)."""
     import argparse
     parser = argparse.ArgumentParser(
-        description='Nearest ReXNet / RegNet configurations to a FLOPs (and params) budget.')
+        description='Nearest ReXNet / RegNet configurations to a FLOPs (and params) budget, '
+                    'or the one with most FLOPs within a measured-latency budget.')
     parser.add_argument('family', choices=('rexnet', 'regnet', 'regnetx', 'regnety'))
-    parser.add_argument('--flops', required=True, help='multiply-adds at 224x224, e.g. 0.6G')
-    parser.add_argument('--params', help='parameters, e.g. 6M (optional)')
+    parser.add_argument('--flops', help='multiply-adds at 224x224, e.g. 0.6G (with '
+                                        '--latency-ms: an upper bound, optional)')
+    parser.add_argument('--params', help='parameters, e.g. 6M (optional; with '
+                                         '--latency-ms: an upper bound)')
     parser.add_argument('--top', type=int, default=5)
     parser.add_argument('--samples', type=int, default=20000,
                         help='RegNet design-space samples (default 20000)')
@@ -219,12 +239,30 @@ def main(argv=None):
     parser.add_argument('--tolerance', type=float, default=0.05,
                         help='published models within this fraction of the budget are '
                              'listed first (default 0.05)')
+    latency = parser.add_argument_group('latency budget (docs/design.md, "Latency budgets")')
+    latency.add_argument('--latency-ms', type=float,
+                         help='measured latency of one batch on --runtime, in ms')
+    latency.add_argument('--runtime', choices=('torch', 'ort', 'openvino'),
+                         help='eager PyTorch, ONNX Runtime or OpenVINO (CPU)')
+    latency.add_argument('--batch', type=int, default=1)
+    latency.add_argument('--threads', type=int, default=2)
+    latency.add_argument('--measure', type=int, default=24,
+                         help='candidates to time (cached; default 24)')
+    latency.add_argument('--repeats', type=int, default=20,
+                         help='round-robin timing repeats, median (default 20)')
+    latency.add_argument('--plot', help='PNG of measured latency vs FLOPs')
+    latency.add_argument('--force', action='store_true', help='overwrite --plot')
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     try:
-        flops = parse_amount(args.flops)
+        flops = parse_amount(args.flops) if args.flops else None
         params = parse_amount(args.params) if args.params else None
     except ValueError as e:
         parser.error(str(e))
+    if args.latency_ms is not None or args.runtime or args.plot:
+        return _latency_main(args, flops, params, timer)
+    if flops is None:
+        parser.error('give a budget: --flops (e.g. 0.6G), or --latency-ms with --runtime')
     if args.family == 'rexnet':
         print(format_rows(rexnet_candidates(flops, params, top=args.top,
                                             tolerance=args.tolerance)))
@@ -232,4 +270,20 @@ def main(argv=None):
     for se in {'regnetx': (False,), 'regnety': (True,)}.get(args.family, (False, True)):
         print(format_rows(regnet_candidates(flops, params, se, args.samples, args.seed,
                                             args.top, tolerance=args.tolerance)))
+    return 0
+
+
+def _latency_main(args, flops, params, timer):
+    from .latency import check_plot_path, format_latency, latency_design, plot_latency
+    if args.latency_ms is None or not args.runtime:
+        raise InvalidValueError('a latency budget needs both --latency-ms (e.g. 30) and '
+                                '--runtime (torch, ort or openvino)')
+    check_plot_path(args.plot, args.force)
+    res = latency_design(args.family, args.latency_ms, args.runtime, args.batch,
+                         args.threads, args.measure, flops, params, args.samples, args.seed,
+                         args.tolerance, args.repeats, timer=timer, bar=timer is None)
+    print(format_latency(res))
+    if args.plot:
+        plot_latency(res, args.plot)
+        print(f'plot: {args.plot}')
     return 0

@@ -3,6 +3,8 @@
 
     .venv/bin/python tools/analysis/design.py rexnet --flops 0.6G [--params 6M]
     .venv/bin/python tools/analysis/design.py regnety --flops 1.6G [--samples 20000]
+    .venv/bin/python tools/analysis/design.py rexnet --latency-ms 30 --runtime torch|ort|openvino
+        [--batch 1] [--threads 2] [--measure 24] [--plot front.png]
 """
 import sys
 
