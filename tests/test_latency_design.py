@@ -60,6 +60,10 @@ def test_selection_on_a_fake_table_and_cached(tmp_path):
     lat = res['latency_choice']
     assert _fake_law(lat) <= 0.036
     assert all(_fake_law(r) > 0.036 for r in rows if r['flops'] > lat['flops'])
+    # the fake law is linear in FLOPs per group, so the refinement round finds the best
+    # of the whole design space (brute force over it)
+    assert lat == max((r for r in rexnet_space() if _fake_law(r) <= 0.036),
+                      key=lambda r: r['flops'])
     # by the fake law the shallowest nets give the most FLOPs per ms: the two differ
     assert lat['depth_mult'] == 0.5 and lat['flops'] > 1.1 * expected['flops']
     # the front by its definition: no measured row is at least as fast with more FLOPs
@@ -130,6 +134,10 @@ def test_cli_latency_budget(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert 'latency-optimal' in out and str(tmp_path / 'latency') in out
     assert plot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert main(['rexnet', '--latency-ms', '36', '--runtime', 'torch', '--arch', 'v1'],
+                timer=_Timer()) == 0
+    out = capsys.readouterr().out
+    assert 'ReXNet-v1' in out and 'ReXNet-lite' not in out
     assert 'pass --force' in _error(capsys, ['rexnet', '--latency-ms', '36', '--runtime',
                                              'torch', '--plot', str(plot)])
     assert 'must be positive' in _error(capsys, ['rexnet', '--latency-ms', '-5',

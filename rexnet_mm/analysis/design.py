@@ -232,6 +232,8 @@ def main(argv=None, timer=None):
                                         '--latency-ms: an upper bound, optional)')
     parser.add_argument('--params', help='parameters, e.g. 6M (optional; with '
                                          '--latency-ms: an upper bound)')
+    parser.add_argument('--arch', nargs='+', choices=('v1', 'lite'), default=['v1', 'lite'],
+                        help='ReXNet variants searched (default both)')
     parser.add_argument('--top', type=int, default=5)
     parser.add_argument('--samples', type=int, default=20000,
                         help='RegNet design-space samples (default 20000)')
@@ -264,7 +266,7 @@ def main(argv=None, timer=None):
     if flops is None:
         parser.error('give a budget: --flops (e.g. 0.6G), or --latency-ms with --runtime')
     if args.family == 'rexnet':
-        print(format_rows(rexnet_candidates(flops, params, top=args.top,
+        print(format_rows(rexnet_candidates(flops, params, tuple(args.arch), top=args.top,
                                             tolerance=args.tolerance)))
         return 0
     for se in {'regnetx': (False,), 'regnety': (True,)}.get(args.family, (False, True)):
@@ -281,7 +283,8 @@ def _latency_main(args, flops, params, timer):
     check_plot_path(args.plot, args.force)
     res = latency_design(args.family, args.latency_ms, args.runtime, args.batch,
                          args.threads, args.measure, flops, params, args.samples, args.seed,
-                         args.tolerance, args.repeats, timer=timer, bar=timer is None)
+                         args.tolerance, args.repeats, timer=timer, bar=timer is None,
+                         archs=tuple(args.arch))
     print(format_latency(res))
     if args.plot:
         plot_latency(res, args.plot)

@@ -14,8 +14,11 @@ is not used here). The steps (:func:`latency_design`):
    and its FLOP rate turns the budget into FLOPs, ``F_T``: what a FLOPs-only design
    assumes. The **FLOPs-optimal** choice is the FLOPs tool's answer for ``F_T``
    (``design.py --flops F_T``, first row);
-3. ``measure`` candidates are timed: the FLOPs-optimal one and a diverse subset of those
-   within 2x of ``F_T`` (every depth / group-width class, each spread over its FLOPs);
+3. ``measure`` candidates are timed, in two rounds: the FLOPs-optimal one, the
+   reference and a diverse subset of those within 2x of ``F_T`` (every depth /
+   group-width class, each spread over its FLOPs); then (a third of ``measure``) the
+   candidates each class's measurements predict to have the most FLOPs within the budget
+   (:func:`refinement`: a line in FLOPs per class), wherever they are in the space;
 4. the **latency-optimal** choice is the measured candidate with the most FLOPs (the
    tool's one notion of capacity; it knows no accuracies) whose latency is within the
    budget; the Pareto front of measured latency vs FLOPs is printed with both choices.
@@ -290,6 +293,56 @@ def diverse_subset(rows, n):
     return out
 
 
+def predictor(rows, seconds):
+    """``predict(row) -> seconds or None`` from the measured rows of its group
+    (:func:`_group`): a least-squares line in FLOPs through them (fixed cost + cost per
+    FLOP) where it rises, else the ratio of the one nearest in FLOPs; None for a group
+    with none measured."""
+    groups = defaultdict(list)
+    for r, s in zip(rows, seconds):
+        groups[_group(r)].append((r['flops'], s))
+    lines = {}
+    for g, pts in groups.items():
+        n = len(pts)
+        mf, ms = sum(f for f, _ in pts) / n, sum(s for _, s in pts) / n
+        var = sum((f - mf) ** 2 for f, _ in pts)
+        slope = sum((f - mf) * (s - ms) for f, s in pts) / var if var > 0 else 0
+        if slope > 0:
+            lines[g] = (ms - slope * mf, slope)
+
+    def predict(row):
+        g = _group(row)
+        if g in lines:
+            return max(lines[g][0] + lines[g][1] * row['flops'], 0.0)
+        if g not in groups:
+            return None
+        f0, s0 = min(groups[g], key=lambda p: abs(math.log(p[0] / row['flops'])))
+        return s0 * row['flops'] / f0
+    return predict
+
+
+def refinement(space, rows, seconds, budget_s, n):
+    """Up to ``n`` unmeasured rows of ``space`` to measure next: per group, those with
+    the most FLOPs predicted (:func:`predictor`) within the budget, taken round-robin
+    over the groups (the most promising group first)."""
+    if n <= 0:
+        return []
+    predict, measured = predictor(rows, seconds), {candidate_key(r) for r in rows}
+    groups = defaultdict(list)
+    for r in space:
+        t = predict(r)
+        if t is not None and t <= budget_s and candidate_key(r) not in measured:
+            groups[_group(r)].append(r)
+    queues = sorted((sorted(g, key=lambda r: -r['flops']) for g in groups.values()),
+                    key=lambda q: -q[0]['flops'])
+    out = []
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop(0))
+    return out
+
+
 def reference(space):
     """The published model that calibrates the FLOPs proxy: ReXNet-v1 x1.0, or the
     family's 400MF RegNet."""
@@ -303,7 +356,8 @@ def reference(space):
 
 def latency_design(family, latency_ms, runtime, batch=1, threads=2, measure_n=24,
                    flops_max=None, params_max=None, samples=20000, seed=0, tolerance=0.05,
-                   repeats=20, timer=None, cache_root=None, bar=False):
+                   repeats=20, timer=None, cache_root=None, bar=False,
+                   archs=('v1', 'lite')):
     """Both choices for a latency budget (module docstring), as a dict: ``measured``
     (rows), ``seconds`` (theirs), ``front``, ``flops_choice``, ``latency_choice``,
     ``reference``, ``flops_at_budget``, ``env``, ``cache``."""
@@ -319,7 +373,7 @@ def latency_design(family, latency_ms, runtime, batch=1, threads=2, measure_n=24
     env = environment(runtime, batch, threads)
     cache = LatencyCache(env, cache_root)
     timer = timer or runtime_timer(runtime, batch, threads, repeats, bar=bar)
-    space = (rexnet_space() if family == 'rexnet'
+    space = (rexnet_space(archs) if family == 'rexnet'
              else regnet_space(family == 'regnety', samples, seed))
     within = [r for r in space if (flops_max is None or r['flops'] <= flops_max)
               and (params_max is None or r['params'] <= params_max)]
@@ -328,7 +382,7 @@ def latency_design(family, latency_ms, runtime, batch=1, threads=2, measure_n=24
             f'no {family} candidate within --flops/--params: the smallest has '
             f"{min(r['flops'] for r in space) / 1e9:.3f} GFLOPs and "
             f"{min(r['params'] for r in space) / 1e6:.2f}M params")
-    ref = reference(space)
+    ref = reference(space if 'v1' in archs or family != 'rexnet' else rexnet_space(('v1', )))
     ref_s = measure([ref], cache, timer)[0]
     flops_at_budget = ref['flops'] * latency_ms / 1000 / ref_s
     flops_choice = _rank(within, flops_at_budget, None, tolerance)[0]
@@ -344,9 +398,14 @@ def latency_design(family, latency_ms, runtime, batch=1, threads=2, measure_n=24
     band = [r for r in rest if distance(r) <= math.log(BAND)]
     if len(band) < measure_n:
         band = sorted(rest, key=distance)[:measure_n]
-    rows += diverse_subset(band, measure_n - len(rows))
+    refine = measure_n // 3
+    rows += diverse_subset(band, measure_n - refine - len(rows))
     seconds = measure(rows, cache, timer)
     budget_s = latency_ms / 1000
+    # round 2: where each group's measurements predict the most FLOPs within the budget
+    extra = refinement(within, rows, seconds, budget_s, refine)
+    rows += extra
+    seconds += measure(extra, cache, timer)
     chosen = latency_choice(rows, seconds, budget_s)
     if chosen is None:
         fastest = min(range(len(rows)), key=seconds.__getitem__)
