@@ -86,6 +86,26 @@ def test_selection_on_a_fake_table_and_cached(tmp_path):
     assert 'latency-optimal' in text and 'FLOPs-optimal' in text and lat['snippet'] in text
 
 
+def _fixed_cost_law(row):
+    """Seconds: a fixed cost per layer (deeper: more; v1's SE blocks: more) plus a cost
+    per FLOP, as eager PyTorch measures at batch 1 (docs/design.md)."""
+    per_layer = 0.012 * row['depth_mult'] * (1.3 if row['arch'] == 'v1' else 1.0)
+    return per_layer + row['flops'] * 0.02e-9
+
+
+@pytest.mark.parametrize('budget_ms', [30, 60])
+def test_refinement_rounds_find_the_best_with_fixed_costs(tmp_path, budget_ms):
+    """A fixed cost makes the reference's FLOP rate wrong for every other depth: the
+    refinement rounds (lines refitted per group) still end at the design space's best,
+    found by brute force over all 714 ReXNets."""
+    res = latency.latency_design('rexnet', budget_ms, 'torch', timer=lambda rows: [
+        _fixed_cost_law(r) for r in rows], cache_root=str(tmp_path))
+    best = max((r for r in rexnet_space() if _fixed_cost_law(r) <= budget_ms / 1000),
+               key=lambda r: r['flops'])
+    assert res['latency_choice'] == best and len(res['measured']) == 24
+    assert res['flops_choice'] != best
+
+
 def test_cache_round_trip(tmp_path):
     env = latency.environment('torch', 1, 2)
     assert env['cpu'] and env['torch'] and env['size'] == 224

@@ -16,9 +16,10 @@ is not used here). The steps (:func:`latency_design`):
    (``design.py --flops F_T``, first row);
 3. ``measure`` candidates are timed, in two rounds: the FLOPs-optimal one, the
    reference and a diverse subset of those within 2x of ``F_T`` (every depth /
-   group-width class, each spread over its FLOPs); then (a third of ``measure``) the
-   candidates each class's measurements predict to have the most FLOPs within the budget
-   (:func:`refinement`: a line in FLOPs per class), wherever they are in the space;
+   group-width class, each spread over its FLOPs); then a third of ``measure`` in three
+   rounds: the candidates each class's measurements so far predict to have the most
+   FLOPs within the budget (:func:`refinement`: a line in FLOPs per class, refitted every
+   round), wherever they are in the space;
 4. the **latency-optimal** choice is the measured candidate with the most FLOPs (the
    tool's one notion of capacity; it knows no accuracies) whose latency is within the
    budget; the Pareto front of measured latency vs FLOPs is printed with both choices.
@@ -56,6 +57,8 @@ _PIP = {'torch': 'torch', 'ort': 'onnxruntime', 'openvino': 'openvino'}
 SIZE = 224
 #: candidates measured are within this factor of the budget's FLOPs (F_T)
 BAND = 2.0
+#: the refinement's third of the measurements is taken in this many rounds
+REFINE_ROUNDS = 3
 
 
 # --------------------------------------------------------------------------
@@ -402,10 +405,16 @@ def latency_design(family, latency_ms, runtime, batch=1, threads=2, measure_n=24
     rows += diverse_subset(band, measure_n - refine - len(rows))
     seconds = measure(rows, cache, timer)
     budget_s = latency_ms / 1000
-    # round 2: where each group's measurements predict the most FLOPs within the budget
-    extra = refinement(within, rows, seconds, budget_s, refine)
-    rows += extra
-    seconds += measure(extra, cache, timer)
+    # then rounds where each group's measurements so far predict the most FLOPs within
+    # the budget (each round refits the lines with the last one's measurements)
+    step = max(1, -(-refine // REFINE_ROUNDS))
+    while refine > 0:
+        extra = refinement(within, rows, seconds, budget_s, min(step, refine))
+        if not extra:
+            break
+        rows += extra
+        seconds += measure(extra, cache, timer)
+        refine -= len(extra)
     chosen = latency_choice(rows, seconds, budget_s)
     if chosen is None:
         fastest = min(range(len(rows)), key=seconds.__getitem__)
