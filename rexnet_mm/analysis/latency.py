@@ -426,7 +426,20 @@ def latency_design(family, latency_ms, runtime, batch=1, threads=2, measure_n=24
                 repeats=repeats, measured=rows, seconds=seconds,
                 front=pareto_front(rows, seconds), flops_choice=flops_choice,
                 latency_choice=chosen, reference=ref, reference_s=ref_s,
-                flops_at_budget=flops_at_budget)
+                flops_at_budget=flops_at_budget,
+                together=measure_together(chosen, flops_choice, cache, timer))
+
+
+def measure_together(a, b, cache, timer):
+    """Seconds of ``a`` and ``b`` timed in one run (round-robin: the same load on both;
+    the rounds above may have run under different loads), cached; None if ``a is b``."""
+    if a is b:
+        return None
+    key = json.dumps(dict(together=[candidate_key(a), candidate_key(b)]))
+    if key not in cache.seconds:
+        cache.seconds[key] = [float(s) for s in timer([a, b])]
+        cache.save()
+    return cache.seconds[key]
 
 
 # --------------------------------------------------------------------------
@@ -474,6 +487,10 @@ def format_latency(res):
                  else 'within the budget')
               + ('' if flo is lat else
                  f"; the latency-optimal has {lat['flops'] / flo['flops']:.2f}x its FLOPs")]
+    if res['together']:
+        a, b = (1000 * s for s in res['together'])
+        lines.append(f'timed together (one round-robin run): latency-optimal {a:.1f} ms, '
+                     f'FLOPs-optimal {b:.1f} ms, ratio {a / b:.2f}')
     return '\n'.join(lines)
 
 
