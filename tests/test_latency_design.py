@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from rexnet_mm.analysis import latency
-from rexnet_mm.analysis.design import main, rexnet_candidates, rexnet_space
+from rexnet_mm.analysis.design import rexnet_candidates, rexnet_space
+from rexnet_mm.tools.design import main
 
 
 def _row(name, flops):

@@ -1,7 +1,7 @@
 """Budgeted design of both families, from the papers' own parameterizations
 (``python tools/analysis/design.py rexnet|regnet --flops 0.6G [--params 6M]``); for a
 measured-latency budget (``--latency-ms 30 --runtime torch|ort|openvino``) see
-:mod:`rexnet_mm.analysis.latency`.
+:mod:`rexnet_mm.analysis.latency`. The command line is :mod:`rexnet_mm.tools.design`.
 
 Costs are counted analytically from the per-block plans the backbones are built from
 (:func:`rexnet_mm.models.backbones.rexnet.rexnet_blocks`,
@@ -23,7 +23,6 @@ can sample the paper's design space by the thousand.
 import math
 import random
 
-from ..errors import InvalidValueError, add_debug_flag, one_line_errors
 from ..models.backbones.regnet import ARCH_SETTINGS as REGNET_ARCHS
 from ..models.backbones.regnet import arch_stages, se_channels
 from ..models.backbones.rexnet import rexnet_block_widths, rexnet_blocks, rexnet_feature_info
@@ -111,7 +110,7 @@ def _distance(params, flops, budget_flops, budget_params):
     return d
 
 
-def _rank(rows, flops, params, tolerance):
+def rank_candidates(rows, flops, params, tolerance):
     """Published models within ``tolerance`` of the budget first (they have trained
     weights), then everything by relative distance to the budget."""
     def key(r):
@@ -144,7 +143,7 @@ def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance
     """The ``top`` ReXNets of :func:`rexnet_space` nearest to the budget (relative
     distance in log space); the published widths within ``tolerance`` of the budget
     come first."""
-    return _rank(rexnet_space(archs), flops, params, tolerance)[:top]
+    return rank_candidates(rexnet_space(archs), flops, params, tolerance)[:top]
 
 
 #: pycls' group widths (the zoo uses 8-232)
@@ -199,7 +198,8 @@ def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5
     """The ``top`` RegNets nearest to the budget among ``samples`` random design-space
     points and the pycls zoo of that family (marked ``zoo``; those within ``tolerance``
     of the budget come first)."""
-    return _rank(regnet_space(se, samples, seed, with_zoo), flops, params, tolerance)[:top]
+    return rank_candidates(regnet_space(se, samples, seed, with_zoo), flops, params,
+                           tolerance)[:top]
 
 
 def format_rows(rows):
@@ -217,76 +217,3 @@ def format_rows(rows):
         lines.append(f"| {name} | {r['params'] / 1e6:.2f} | {r['flops'] / 1e9:.3f} | "
                      f"{','.join(map(str, r['stage_widths']))} | {depths} | `{r['snippet']}` |")
     return '\n'.join(lines)
-
-
-@one_line_errors
-def main(argv=None, timer=None):
-    """Command line of ``tools/analysis/design.py`` (``timer``: see
-    :func:`rexnet_mm.analysis.latency.latency_design`)."""
-    import argparse
-    parser = argparse.ArgumentParser(
-        description='Nearest ReXNet / RegNet configurations to a FLOPs (and params) budget, '
-                    'or the one with most FLOPs within a measured-latency budget.')
-    parser.add_argument('family', choices=('rexnet', 'regnet', 'regnetx', 'regnety'))
-    parser.add_argument('--flops', help='multiply-adds at 224x224, e.g. 0.6G (with '
-                                        '--latency-ms: an upper bound, optional)')
-    parser.add_argument('--params', help='parameters, e.g. 6M (optional; with '
-                                         '--latency-ms: an upper bound)')
-    parser.add_argument('--arch', nargs='+', choices=('v1', 'lite'), default=['v1', 'lite'],
-                        help='ReXNet variants searched (default both)')
-    parser.add_argument('--top', type=int, default=5)
-    parser.add_argument('--samples', type=int, default=20000,
-                        help='RegNet design-space samples (default 20000)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--tolerance', type=float, default=0.05,
-                        help='published models within this fraction of the budget are '
-                             'listed first (default 0.05)')
-    latency = parser.add_argument_group('latency budget (docs/design.md, "Latency budgets")')
-    latency.add_argument('--latency-ms', type=float,
-                         help='measured latency of one batch on --runtime, in ms')
-    latency.add_argument('--runtime', choices=('torch', 'ort', 'openvino'),
-                         help='eager PyTorch, ONNX Runtime or OpenVINO (CPU)')
-    latency.add_argument('--batch', type=int, default=1)
-    latency.add_argument('--threads', type=int, default=2)
-    latency.add_argument('--measure', type=int, default=24,
-                         help='candidates to time (cached; default 24)')
-    latency.add_argument('--repeats', type=int, default=20,
-                         help='round-robin timing repeats, median (default 20)')
-    latency.add_argument('--plot', help='PNG of measured latency vs FLOPs')
-    latency.add_argument('--force', action='store_true', help='overwrite --plot')
-    add_debug_flag(parser)
-    args = parser.parse_args(argv)
-    try:
-        flops = parse_amount(args.flops) if args.flops else None
-        params = parse_amount(args.params) if args.params else None
-    except ValueError as e:
-        parser.error(str(e))
-    if args.latency_ms is not None or args.runtime or args.plot:
-        return _latency_main(args, flops, params, timer)
-    if flops is None:
-        parser.error('give a budget: --flops (e.g. 0.6G), or --latency-ms with --runtime')
-    if args.family == 'rexnet':
-        print(format_rows(rexnet_candidates(flops, params, tuple(args.arch), top=args.top,
-                                            tolerance=args.tolerance)))
-        return 0
-    for se in {'regnetx': (False,), 'regnety': (True,)}.get(args.family, (False, True)):
-        print(format_rows(regnet_candidates(flops, params, se, args.samples, args.seed,
-                                            args.top, tolerance=args.tolerance)))
-    return 0
-
-
-def _latency_main(args, flops, params, timer):
-    from .latency import check_plot_path, format_latency, latency_design, plot_latency
-    if args.latency_ms is None or not args.runtime:
-        raise InvalidValueError('a latency budget needs both --latency-ms (e.g. 30) and '
-                                '--runtime (torch, ort or openvino)')
-    check_plot_path(args.plot, args.force)
-    res = latency_design(args.family, args.latency_ms, args.runtime, args.batch,
-                         args.threads, args.measure, flops, params, args.samples, args.seed,
-                         args.tolerance, args.repeats, timer=timer, bar=timer is None,
-                         archs=tuple(args.arch))
-    print(format_latency(res))
-    if args.plot:
-        plot_latency(res, args.plot)
-        print(f'plot: {args.plot}')
-    return 0

@@ -48,7 +48,7 @@ from collections import defaultdict
 
 from ..errors import ExistingFileError, InvalidValueError, UserError
 from ..fixes import atomic_path, atomic_write
-from .design import _rank, regnet_space, rexnet_space
+from .design import rank_candidates, regnet_space, rexnet_space
 
 RUNTIMES = ('torch', 'ort', 'openvino')
 _MODULES = {'torch': 'torch', 'ort': 'onnxruntime', 'openvino': 'openvino'}
@@ -388,7 +388,7 @@ def latency_design(family, latency_ms, runtime, batch=1, threads=2, measure_n=24
     ref = reference(space if 'v1' in archs or family != 'rexnet' else rexnet_space(('v1', )))
     ref_s = measure([ref], cache, timer)[0]
     flops_at_budget = ref['flops'] * latency_ms / 1000 / ref_s
-    flops_choice = _rank(within, flops_at_budget, None, tolerance)[0]
+    flops_choice = rank_candidates(within, flops_at_budget, None, tolerance)[0]
 
     # the FLOPs-optimal and the reference (timed already), then a spread near F_T
     rows = [flops_choice]
