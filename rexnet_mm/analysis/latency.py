@@ -522,7 +522,7 @@ def plot_latency(res, path):
     plt = _pyplot()
     rows, ms = res['measured'], [1000 * s for s in res['seconds']]
     by_key = dict(zip(map(candidate_key, rows), ms))
-    fig, ax = plt.subplots(figsize=(7, 4.6))
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
     rex = rows[0]['family'] == 'ReXNet'
     depth = [r['depth_mult'] if rex else r['arch']['depth'] for r in rows]
     markers = {'v1': 'o', 'lite': '^'} if rex else {None: 'o'}
@@ -551,7 +551,7 @@ def plot_latency(res, path):
                   f"{env['threads']} threads")
     ax.set_ylabel('GFLOPs (multiply-adds, 224x224)')
     ax.set_title(f"{res['family']}: measured latency vs FLOPs ({env['cpu']})", fontsize=10)
-    ax.legend(fontsize=7, loc='lower right')
+    ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.13), ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     with atomic_path(path) as tmp:
