@@ -4,11 +4,12 @@ numbers, docs/reference.md), and its RegNet samples lie in the paper's design sp
 import pytest
 
 from rexnet_mm.analysis.complexity import conv_fc_macs, count_params, pycls_flops
-from rexnet_mm.analysis.design import (main, parse_amount, regnet_candidates, regnet_cost,
+from rexnet_mm.analysis.design import (parse_amount, regnet_candidates, regnet_cost,
                                        rexnet_candidates, rexnet_cost, sample_regnets)
 from rexnet_mm.analysis.parity import REGNET_ZOO, REXNET_PAPER
 from rexnet_mm.models.backbones.regnet import arch_stages
 from rexnet_mm.models.classifiers import build_regnet_classifier, build_rexnet_classifier
+from rexnet_mm.tools.design import main
 
 # The ReXNet paper's MACs (docs/reference.md), v1 and lite
 PAPER_MACS = {key: macs for key, (_, macs) in REXNET_PAPER.items()}

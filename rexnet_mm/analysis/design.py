@@ -1,5 +1,7 @@
 """Budgeted design of both families, from the papers' own parameterizations
-(``python tools/analysis/design.py rexnet|regnet --flops 0.6G [--params 6M]``).
+(``python tools/analysis/design.py rexnet|regnet --flops 0.6G [--params 6M]``); for a
+measured-latency budget (``--latency-ms 30 --runtime torch|ort|openvino``) see
+:mod:`rexnet_mm.analysis.latency`. The command line is :mod:`rexnet_mm.tools.design`.
 
 Costs are counted analytically from the per-block plans the backbones are built from
 (:func:`rexnet_mm.models.backbones.rexnet.rexnet_blocks`,
@@ -108,7 +110,7 @@ def _distance(params, flops, budget_flops, budget_params):
     return d
 
 
-def _rank(rows, flops, params, tolerance):
+def rank_candidates(rows, flops, params, tolerance):
     """Published models within ``tolerance`` of the budget first (they have trained
     weights), then everything by relative distance to the budget."""
     def key(r):
@@ -119,10 +121,9 @@ def _rank(rows, flops, params, tolerance):
     return sorted(rows, key=key)
 
 
-def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance=0.05):
-    """The ``top`` ReXNets nearest to the budget (relative distance in log space) over
-    widths 0.5-3.0 (step 0.05) and depth multipliers 0.5-2.0 (step 0.25); the published
-    widths within ``tolerance`` of the budget come first."""
+def rexnet_space(archs=('v1', 'lite')):
+    """Every ReXNet of the grid: widths 0.5-3.0 (step 0.05) x depth multipliers 0.5-2.0
+    (step 0.25), per arch, as rows (``params``, ``flops``, the config ``snippet``...)."""
     from ..models.backbones.rexnet import PUBLISHED_WIDTHS
     rows = []
     for arch in archs:
@@ -135,7 +136,14 @@ def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance
                                  published=dm == 1.0 and w in PUBLISHED_WIDTHS[arch],
                                  snippet=f"backbone=dict(type='ReXNet', arch='{arch}', "
                                          f"widen_factor={w}, depth_mult={dm})"))
-    return _rank(rows, flops, params, tolerance)[:top]
+    return rows
+
+
+def rexnet_candidates(flops, params=None, archs=('v1', 'lite'), top=5, tolerance=0.05):
+    """The ``top`` ReXNets of :func:`rexnet_space` nearest to the budget (relative
+    distance in log space); the published widths within ``tolerance`` of the budget
+    come first."""
+    return rank_candidates(rexnet_space(archs), flops, params, tolerance)[:top]
 
 
 #: pycls' group widths (the zoo uses 8-232)
@@ -162,11 +170,9 @@ def sample_regnets(num, se=False, seed=0):
     return out
 
 
-def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5,
-                      with_zoo=True, tolerance=0.05):
-    """The ``top`` RegNets nearest to the budget among ``samples`` random design-space
-    points and the pycls zoo of that family (marked ``zoo``; those within ``tolerance``
-    of the budget come first)."""
+def regnet_space(se=False, samples=20000, seed=0, with_zoo=True):
+    """``samples`` random design-space points (:func:`sample_regnets`) and the pycls zoo
+    of that family (marked ``zoo``), as rows."""
     points = [(None, p, plan) for p, plan in sample_regnets(samples, se, seed)]
     if with_zoo:
         prefix = 'regnety_' if se else 'regnetx_'
@@ -184,7 +190,16 @@ def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5
                          group_widths=plan['group_widths'], arch=arch,
                          snippet=f"backbone=dict(type='PyclsRegNet', arch={name!r})" if name
                          else f"backbone=dict(type='PyclsRegNet', arch={arch})"))
-    return _rank(rows, flops, params, tolerance)[:top]
+    return rows
+
+
+def regnet_candidates(flops, params=None, se=False, samples=20000, seed=0, top=5,
+                      with_zoo=True, tolerance=0.05):
+    """The ``top`` RegNets nearest to the budget among ``samples`` random design-space
+    points and the pycls zoo of that family (marked ``zoo``; those within ``tolerance``
+    of the budget come first)."""
+    return rank_candidates(regnet_space(se, samples, seed, with_zoo), flops, params,
+                           tolerance)[:top]
 
 
 def format_rows(rows):
@@ -202,34 +217,3 @@ def format_rows(rows):
         lines.append(f"| {name} | {r['params'] / 1e6:.2f} | {r['flops'] / 1e9:.3f} | "
                      f"{','.join(map(str, r['stage_widths']))} | {depths} | `{r['snippet']}` |")
     return '\n'.join(lines)
-
-
-def main(argv=None):
-    """Command line of ``tools/analysis/design.py``."""
-    import argparse
-    parser = argparse.ArgumentParser(
-        description='Nearest ReXNet / RegNet configurations to a FLOPs (and params) budget.')
-    parser.add_argument('family', choices=('rexnet', 'regnet', 'regnetx', 'regnety'))
-    parser.add_argument('--flops', required=True, help='multiply-adds at 224x224, e.g. 0.6G')
-    parser.add_argument('--params', help='parameters, e.g. 6M (optional)')
-    parser.add_argument('--top', type=int, default=5)
-    parser.add_argument('--samples', type=int, default=20000,
-                        help='RegNet design-space samples (default 20000)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--tolerance', type=float, default=0.05,
-                        help='published models within this fraction of the budget are '
-                             'listed first (default 0.05)')
-    args = parser.parse_args(argv)
-    try:
-        flops = parse_amount(args.flops)
-        params = parse_amount(args.params) if args.params else None
-    except ValueError as e:
-        parser.error(str(e))
-    if args.family == 'rexnet':
-        print(format_rows(rexnet_candidates(flops, params, top=args.top,
-                                            tolerance=args.tolerance)))
-        return 0
-    for se in {'regnetx': (False,), 'regnety': (True,)}.get(args.family, (False, True)):
-        print(format_rows(regnet_candidates(flops, params, se, args.samples, args.seed,
-                                            args.top, tolerance=args.tolerance)))
-    return 0
