@@ -274,8 +274,8 @@ def test_profile_ops_names_where_the_time_goes(capsys):
 def test_onnx_predictor_equals_det_inferencer_in_the_original_frame(tmp_path, capsys, caplog):
     """The exported file run from one's own code (rexnet_mm.deploy.predictor, which
     reads the file's metadata; under each runtime) gives what mmdet's DetInferencer
-    gives on the original image: a real photograph (matplotlib's sample grace_hopper.jpg, 600 x 512) and
-    generated images of other sizes and aspect ratios."""
+    gives on the original image: a real photograph (matplotlib's sample
+    grace_hopper.jpg, 600 x 512) and generated images of other sizes and aspect ratios."""
     import itertools
     import json
 
