@@ -62,7 +62,10 @@ RUNTIMES = ['ort', 'openvino']
 def deployed(tmp_path_factory):
     """``deployed(name, argv builder)``: ``tools/deploy.py --runtime both`` run once per
     module for each case (its result and printed lines), so that the parity tests below,
-    parametrized by runtime, export each model once and check it under each runtime."""
+    parametrized by runtime, export each model once and check it under each runtime.
+    The classifier and SSD tests are also in the parity rerun under other numerics
+    (``-m parity``, tools/run_tests.sh); the segmentor's compare labels, and the Faster
+    R-CNN one (10 s) stays out of it to keep the rerun short."""
     done = {}
 
     def get(name, build):
@@ -120,7 +123,6 @@ def test_classifier_exports_fused_with_dynamic_batch_and_size(deployed, runtime)
     assert f'{name} vs eager PyTorch: scores' in printed
 
 
-@pytest.mark.parity
 @pytest.mark.slow
 @pytest.mark.parametrize('runtime', RUNTIMES)
 def test_segmentor_labels_agree_at_other_sizes(deployed, runtime):
@@ -149,7 +151,6 @@ def test_ssdlite_exports_with_nms_and_matches_mmdet_predict(deployed, runtime):
         assert _number(text, 'score diff| ') <= 1e-3
 
 
-@pytest.mark.parity
 @pytest.mark.slow
 @pytest.mark.parametrize('runtime', RUNTIMES)
 def test_faster_rcnn_exports_with_roialign_and_matches_mmdet_predict(deployed, runtime):

@@ -64,7 +64,8 @@ def print_contract(meta, dynamic=False):
         shown = ', '.join(classes[:8]) + (', ...' if len(classes) > 8 else '')
         print(f'classes ({len(classes)}): {shown}')
     print('this contract is in the file\'s metadata (ONNX Runtime: '
-          'session.get_modelmeta().custom_metadata_map); '
+          'session.get_modelmeta().custom_metadata_map; OpenVINO: '
+          "model.get_rt_info()['framework']); "
           'rexnet_mm.deploy.predictor.OnnxPredictor(FILE)(image) applies it')
 
 
