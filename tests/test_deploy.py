@@ -63,9 +63,11 @@ def deployed(tmp_path_factory):
     """``deployed(name, argv builder)``: ``tools/deploy.py --runtime both`` run once per
     module for each case (its result and printed lines), so that the parity tests below,
     parametrized by runtime, export each model once and check it under each runtime.
-    The classifier and SSD tests are also in the parity rerun under other numerics
-    (``-m parity``, tools/run_tests.sh); the segmentor's compare labels, and the Faster
-    R-CNN one (10 s) stays out of it to keep the rerun short."""
+    The classifier test is also in the parity rerun under other numerics (``-m parity``,
+    tools/run_tests.sh). The detectors' are not: OpenVINO 2026.4 cannot compile the SSD
+    graph under that rerun's ``ONEDNN_MAX_CPU_ISA=SSE41`` ("bad combination"; it does
+    under AVX2 and with one thread), and the Faster R-CNN one takes 10 s; the segmentor's
+    compare labels."""
     done = {}
 
     def get(name, build):
@@ -136,7 +138,6 @@ def test_segmentor_labels_agree_at_other_sizes(deployed, runtime):
     assert 'BatchNormalization' not in _ops(result['out'])
 
 
-@pytest.mark.parity
 @pytest.mark.slow
 @pytest.mark.parametrize('runtime', RUNTIMES)
 def test_ssdlite_exports_with_nms_and_matches_mmdet_predict(deployed, runtime):
