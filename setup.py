@@ -47,9 +47,9 @@ setup(
     extras_require={
         'seg': ['mmsegmentation>=1.0,<1.3', 'ftfy', 'regex'],
         'cls': ['mmpretrain>=1.0,<1.3'],
-        'deploy': ['onnx', 'onnxruntime'],
+        'deploy': ['onnx', 'onnxruntime', 'openvino'],
         'tests': ['pytest', 'pytest-xdist', 'timm', 'mmsegmentation>=1.0,<1.3', 'ftfy', 'regex',
-                  'mmpretrain>=1.0,<1.3', 'onnx', 'onnxruntime'],
+                  'mmpretrain>=1.0,<1.3', 'onnx', 'onnxruntime', 'openvino'],
     },
     cmdclass={'build_py': build_py_with_configs},
     entry_points={'console_scripts': [

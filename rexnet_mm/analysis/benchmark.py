@@ -4,7 +4,7 @@
 Every row times its variants round-robin (one forward of each in turn, ``repeats``
 rounds, medians), so a change of machine load hits them alike: ours eager, timm's same
 architecture eager, ours BN-folded (:func:`rexnet_mm.models.fusion.fuse_bn`), ours under
-ONNX Runtime and INT8 (:mod:`rexnet_mm.deploy`). Weights are random
+ONNX Runtime, under OpenVINO and ONNX Runtime's INT8 (:mod:`rexnet_mm.deploy`). Weights are random
 (:func:`~rexnet_mm.analysis.parity.randomize_`: the default inits can hit denormals).
 Achieved GFLOP/s count a multiply-add as 2 FLOPs, like the fp32 matmul peak measured
 first (``torch.mm`` of 2048 x 2048 matrices).
@@ -48,19 +48,22 @@ def matmul_peak(threads, n=2048, repeats=10):
     return 2 * n ** 3 / t / 1e9
 
 
-def _onnx_pair(wrapper, x, calib, tmp, name, threads):
+def _onnx_sessions(wrapper, x, calib, tmp, name, threads):
     """ONNX Runtime sessions of ``wrapper`` in float and INT8 (where quantization fails,
-    its reason instead of the INT8 session)."""
-    from ..deploy.export import export_onnx, ort_session
+    its reason instead of the INT8 session) and OpenVINO's float one
+    (:mod:`rexnet_mm.deploy.runtimes`, not cached)."""
+    from ..deploy.export import export_onnx
     from ..deploy.quantize import quantize_int8
+    from ..deploy.runtimes import session
     fp32 = osp.join(tmp, f'{name}.onnx')
     export_onnx(wrapper, x[:1], fp32, dynamic=True)
     try:
         quantize_int8(fp32, osp.join(tmp, f'{name}.int8.onnx'), calib)
-        int8 = ort_session(osp.join(tmp, f'{name}.int8.onnx'), threads)
+        int8 = session(osp.join(tmp, f'{name}.int8.onnx'), 'ort', threads, cache=False)
     except Exception as exc:  # noqa: BLE001 - reported in the table
         int8 = str(exc)
-    return ort_session(fp32, threads), int8
+    return (session(fp32, 'ort', threads, cache=False), int8,
+            session(fp32, 'openvino', threads, cache=False))
 
 
 def _calibration(size, n=8):
@@ -104,28 +107,30 @@ def classifier_rows(batches, size, repeats, threads, quick=False):
                 **{k: v for k, v in cls_preprocessor(family).items() if k != 'type'})
             fused = fuse_bn(copy.deepcopy(ours))[0]
             x1 = torch.rand(1, 3, size, size) * 255
-            ort_fp32, ort_int8 = _onnx_pair(ClassifierExport(fused).eval(), x1, calib, tmp,
-                                            name, threads)
+            ort_fp32, ort_int8, ov_fp32 = _onnx_sessions(
+                ClassifierExport(fused).eval(), x1, calib, tmp, name, threads)
             for batch in batches:
                 x = torch.randn(batch, 3, size, size)
                 image = (torch.rand(batch, 3, size, size) * 255).numpy()
                 fns = [lambda: ours(x, mode='tensor'), lambda: ref(x),
                        lambda: fused(x, mode='tensor'),
-                       lambda: ort_fp32.run(None, {'image': image})]
+                       lambda: ort_fp32.run({'image': image}),
+                       lambda: ov_fp32.run({'image': image})]
                 if not isinstance(ort_int8, str):
-                    fns.append(lambda: ort_int8.run(None, {'image': image}))
+                    fns.append(lambda: ort_int8.run({'image': image}))
                 t = median_times(fns, repeats, bar)
                 rows.append(dict(name=name, batch=batch, ours=t[0], timm=t[1], fused=t[2],
-                                 ort=t[3], int8=t[4] if len(t) > 4 else None,
+                                 ort=t[3], openvino=t[4], int8=t[5] if len(t) > 5 else None,
                                  flops=flops * batch))
     return rows
 
 
 def detector_rows(size, repeats, threads, quick=False):
     """SSDLite-ReXNet-1.0 and mmdet's SSDLite-MobileNetV2 end to end (predict: NMS
-    included) and a Faster R-CNN (ReXNet-1.0 FPN): eager / fused / ORT."""
+    included) and a Faster R-CNN (ReXNet-1.0 FPN): eager / fused / ORT / OpenVINO."""
     from ..apis.build import build_random_model
-    from ..deploy.export import export_onnx, ort_session
+    from ..deploy.export import export_onnx
+    from ..deploy.runtimes import session as runtime_session
     from ..deploy.kinds import EXPORTS, model_kind
     from ..deploy.loading import det_sample
     from ..fixes import default_scope
@@ -161,12 +166,13 @@ def detector_rows(size, repeats, threads, quick=False):
             path = osp.join(tmp, 'det.onnx')
             with default_scope('mmdet'):
                 export_onnx(EXPORTS[model_kind(fused)](fused).eval(), image, path)
-            session = ort_session(path, threads)
-            fns.append(lambda s=session: s.run(None, {'image': image.numpy()}))
+            for runtime in ('ort', 'openvino'):
+                s = runtime_session(path, runtime, threads, cache=False)
+                fns.append(lambda s=s: s.run({'image': image.numpy()}))
             with default_scope(scope):
                 t = median_times(fns, repeats, bar)
             rows.append(dict(name=name, batch=1, ours=t[0], fused=t[1], ort=t[2],
-                             flops=flops))
+                             openvino=t[3], flops=flops))
     return rows
 
 
@@ -191,22 +197,28 @@ def format_tables(res):
              f"fp32 matmul peak {res['peak']:.0f} GFLOP/s (torch.mm 2048^2)", '',
              f"Backbones as ImageNet classifiers, {res['size']}x{res['size']}:", '',
              '| network | batch | ours ms | timm / ours | ours / timm | fused / ours | '
-             'ORT / ours | INT8 / ours | ours GFLOP/s (% of peak) |',
-             '|---|---|---|---|---|---|---|---|---|']
+             'ORT / ours | OpenVINO / ours | ORT INT8 / ours | ours GFLOP/s (% of peak) |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for r in res['cls']:
         gflops = r['flops'] / r['ours'] / 1e9
         lines.append(f"| {r['name']} | {r['batch']} | {ms(r['ours'])} | "
                      f"{ratio(r['timm'], r['ours'])} | {ratio(r['ours'], r['timm'])} | "
                      f"{ratio(r['fused'], r['ours'])} | {ratio(r['ort'], r['ours'])} | "
+                     f"{ratio(r.get('openvino'), r['ours'])} | "
                      f"{ratio(r['int8'], r['ours'])} | {gflops:.1f} "
                      f"({100 * gflops / res['peak']:.0f}%) |")
     lines += ['', f"Detectors end to end (NMS included), batch 1, "
               f"{res['det_size']}x{res['det_size']}:", '',
-              '| detector | GFLOPs | eager ms | fused ms | ORT ms | eager / SSDLite-MobileNetV2 '
-              '| GFLOP/s eager |', '|---|---|---|---|---|---|---|']
-    base = next((r['ours'] for r in res['det'] if 'MobileNetV2' in r['name']), None)  # NCHW
+              '| detector | GFLOPs | eager ms | fused ms | ORT ms | OpenVINO ms | eager / '
+              'SSDLite-MobileNetV2 | ORT / its ORT | OpenVINO / its OpenVINO | GFLOP/s eager |',
+              '|---|---|---|---|---|---|---|---|---|---|']
+    # the peer: mmdet's SSDLite-MobileNetV2 as it ships (NCHW input), each column its own
+    base = next((r for r in res['det'] if 'MobileNetV2' in r['name']), {})
     for r in res['det']:
         lines.append(f"| {r['name']} | {r['flops'] / 2e9:.2f} (MACs) | {ms(r['ours'])} | "
-                     f"{ms(r['fused'])} | {ms(r['ort'])} | {ratio(r['ours'], base)} | "
+                     f"{ms(r['fused'])} | {ms(r['ort'])} | {ms(r.get('openvino'))} | "
+                     f"{ratio(r['ours'], base.get('ours'))} | "
+                     f"{ratio(r['ort'], base.get('ort'))} | "
+                     f"{ratio(r.get('openvino'), base.get('openvino'))} | "
                      f"{r['flops'] / r['ours'] / 1e9:.1f} |")
     return '\n'.join(lines)

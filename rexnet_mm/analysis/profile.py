@@ -1,7 +1,9 @@
 """Where a model's CPU time goes, per operator (``tools/analysis/profile_ops.py``).
 
 Eager PyTorch through ``torch.profiler`` (self time per ATen operator), or the exported
-graph under ONNX Runtime through its own profiler (kernel time per ONNX operator type).
+graph under ONNX Runtime through its own profiler (kernel time per ONNX operator type),
+or under OpenVINO through its performance counters (time per executed node type and the
+kernel it ran, e.g. ``Convolution:jit_avx2_FP32``).
 Weights are random (:func:`~rexnet_mm.analysis.parity.randomize_`), the input a
 generated shapes image at the size ``tools/deploy.py`` exports at.
 """
@@ -64,7 +66,7 @@ def onnx_ops(model, kind, image, runs, threads):
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'model.onnx')
         with default_scope('mmdet'):
-            export_onnx(EXPORTS[kind](model).eval(), image, path)
+            export_onnx(EXPORTS[kind](model).eval(), image[:1], path, dynamic=len(image) > 1)
         session = ort_session(path, threads, profile_prefix=osp.join(tmp, 'ort'))
         feed = {'image': image.numpy()}
         session.run(None, feed)  # warm-up (profiled too: dropped below by run count)
@@ -84,11 +86,54 @@ def onnx_ops(model, kind, image, runs, threads):
     return [(op, us / 1000 / (runs + 1), len(nodes[op])) for op, us in total.most_common()]
 
 
-def profile(config, shape=None, runs=10, threads=2, onnx=False, fused=False):
-    """Rows of :func:`eager_ops` (or :func:`onnx_ops` with ``onnx``) of ``config``'s
-    model, and the input shape."""
+def openvino_ops(model, kind, image, runs, threads):
+    """``[(node type:kernel, ms per run, nodes)]`` of the exported graph under OpenVINO
+    (:class:`rexnet_mm.deploy.runtimes.OpenVinoSession`'s settings, ``PERF_COUNT`` on)."""
+    import openvino as ov
+
+    from ..deploy.export import export_onnx
+    from ..deploy.kinds import EXPORTS
+    from ..fixes import default_scope
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'model.onnx')
+        with default_scope('mmdet'):
+            export_onnx(EXPORTS[kind](model).eval(), image[:1], path, dynamic=len(image) > 1)
+        core = ov.Core()
+        compiled = core.compile_model(core.read_model(path), 'CPU', {
+            'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32',
+            'INFERENCE_NUM_THREADS': threads, 'PERF_COUNT': True})
+    request = compiled.create_infer_request()
+    feed = {'image': image.numpy()}
+    request.infer(feed)  # warm-up, not counted
+    total, nodes = collections.Counter(), collections.defaultdict(set)
+    for _ in range(runs):
+        request.infer(feed)
+        for info in request.get_profiling_info():
+            if info.status == info.Status.EXECUTED:
+                op = f'{info.node_type}:{info.exec_type}'
+                total[op] += info.real_time.total_seconds() * 1000
+                nodes[op].add(info.node_name)
+    return [(op, ms / runs, len(nodes[op])) for op, ms in total.most_common()]
+
+
+def profile(config, shape=None, runs=10, threads=2, onnx=False, fused=False, batch=1,
+            openvino=False):
+    """Rows of :func:`eager_ops` (or :func:`onnx_ops` with ``onnx``, :func:`openvino_ops`
+    with ``openvino``) of ``config``'s model on ``batch`` copies of the image (classifiers
+    and segmentors; detectors take one), and the input shape."""
     torch.set_num_threads(threads)
-    model, kind, scope, image = _model(config, shape, fused or onnx)
-    rows = onnx_ops(model, kind, image, runs, threads) if onnx else eager_ops(
-        model, kind, scope, image, runs)
+    model, kind, scope, image = _model(config, shape, fused or onnx or openvino)
+    if batch > 1:
+        from ..deploy.metadata import DETECTORS
+        if kind in DETECTORS:
+            from ..errors import InvalidValueError
+            raise InvalidValueError(f'--batch {batch}: a detector is exported and profiled '
+                                    f'on one image (--batch 1)')
+        image = image.repeat(batch, 1, 1, 1)
+    if openvino:
+        rows = openvino_ops(model, kind, image, runs, threads)
+    elif onnx:
+        rows = onnx_ops(model, kind, image, runs, threads)
+    else:
+        rows = eager_ops(model, kind, scope, image, runs)
     return rows, tuple(image.shape[2:])

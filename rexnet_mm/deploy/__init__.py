@@ -1,5 +1,5 @@
 """Deployment: a trained model BN-folded, exported to ONNX, checked under ONNX Runtime
-against the eager model, optionally quantized to INT8, and run from one's own code
+and/or OpenVINO against the eager model, optionally quantized to INT8, and run from one's own code
 (``tools/deploy.py``, docs/deploy.md). A layer above :mod:`rexnet_mm.apis` (configs,
 checkpoints, evaluation), below :mod:`rexnet_mm.analysis` (the speed benchmark and the
 operator profile export with it) and :mod:`rexnet_mm.tools`.
@@ -11,6 +11,9 @@ and :mod:`.detectors` (SSD/SSDLite, Faster R-CNN), and in the file's metadata.
 
 Modules, each importing only those listed before it:
 
+* :mod:`.runtimes`: the CPU runtimes a file runs under, ONNX Runtime and OpenVINO, behind
+  one interface (``session``: compiled once and cached, ``run``), and the faster per model
+  kind (``DEFAULT_RUNTIME``);
 * :mod:`.graphs`: the normalisation every graph starts with, the classifier and
   segmentor graphs (``ClassifierExport``, ``SegmentorExport``);
 * :mod:`.detectors`: the SSD and Faster R-CNN graphs (mmdet's ``predict`` in ONNX ops:
@@ -22,13 +25,13 @@ Modules, each importing only those listed before it:
 * :mod:`.loading`: the model (a config and a checkpoint: ``load_model``), the export
   size (``default_shape``) and an image as the graph's input (``as_input``,
   ``read_image``, ``det_inputs``);
-* :mod:`.export`: ``export_onnx`` (tracing, opset 17) and ONNX Runtime
-  (``ort_session``, ``run_onnx``);
+* :mod:`.export`: ``export_onnx`` (tracing, opset 17), ``ort_session`` (an ONNX
+  Runtime session) and ``run_onnx`` (outputs under either runtime);
 * :mod:`.compare`: the eager reference and the parity check with its bounds;
 * :mod:`.quantize`: INT8 static quantization (QDQ), its calibration images and its
   agreement with float;
 * :mod:`.evaluation`: COCO bbox AP of an exported detector under ONNX Runtime;
 * :mod:`.pipeline`: ``deploy``, all of the above as ``tools/deploy.py`` runs it;
 * :mod:`.predictor`: ``OnnxPredictor``, an exported file on an image of any size,
-  results in the original image's frame (numpy, OpenCV and ONNX Runtime).
+  results in the original image's frame (numpy, OpenCV and ONNX Runtime or OpenVINO).
 """

@@ -1,6 +1,7 @@
 """The exported file against the eager model: :func:`eager_reference` (what mmpretrain /
-mmseg / mmdet's own code predicts with the unfused model) and :func:`compare` (ONNX
-Runtime's outputs against it, within the parity bounds below)."""
+mmseg / mmdet's own code predicts with the unfused model) and :func:`compare` (a
+runtime's outputs, ONNX Runtime's or OpenVINO's, against it, within the parity bounds
+below)."""
 import torch
 
 from ..numerics import rel_diff
@@ -8,6 +9,7 @@ from .export import run_onnx
 from .kinds import EXPORTS
 from .loading import det_inputs
 from .metadata import DETECTORS
+from .runtimes import RUNTIME_NAMES
 
 #: Parity bounds (the issue's): classifier scores relative to their scale; segmentor
 #: labels; detector boxes/scores of the top detections.
@@ -30,7 +32,7 @@ def eager_reference(model, kind, scope, image):
 
 
 def compare(kind, reference, outputs):
-    """Parity of ONNX Runtime's ``outputs`` with the eager model's ``reference`` (same
+    """Parity of a runtime's ``outputs`` with the eager model's ``reference`` (same
     order); returns ``(ok, text)``."""
     if kind == 'classifier':
         diff = rel_diff(outputs[0], reference[0])
@@ -47,7 +49,7 @@ def compare(kind, reference, outputs):
     if k == 0:
         return True, 'no detection above the score threshold (eager: none either)'
     from torchvision.ops import box_iou
-    # each of eager's top k is matched to ONNX Runtime's detection of the same label with
+    # each of eager's top k is matched to the runtime's detection of the same label with
     # the best IoU, not to the one of the same rank: detections with equal scores (to
     # float precision) come in either order
     iou = box_iou(boxes[:k], outputs[0]) * (labels[:k, None] == outputs[2][None])
@@ -59,11 +61,13 @@ def compare(kind, reference, outputs):
                 f'{dscore:.1e} (bound {DET_SCORE_ATOL:g})')
 
 
-def compare_file(kind, reference, out, image):
-    """:func:`compare` of the file ``out`` run on ``image`` (ONNX Runtime) with the eager
-    ``reference`` on it; ``(False, why)`` where ONNX Runtime fails."""
+def compare_file(kind, reference, out, image, runtime='ort'):
+    """:func:`compare` of the file ``out`` run on ``image`` under ``runtime``
+    (:mod:`.runtimes`) with the eager ``reference`` on it; ``(False, why)`` where the
+    runtime fails."""
     try:
-        outputs = run_onnx(out, image)
-    except Exception as exc:  # noqa: BLE001 ORT's own message
-        return False, f'ONNX Runtime fails on it ({str(exc).splitlines()[0][:200]})'
+        outputs = run_onnx(out, image, runtime)
+    except Exception as exc:  # noqa: BLE001 the runtime's own message
+        return False, (f'{RUNTIME_NAMES[runtime]} fails on it '
+                       f'({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})')
     return compare(kind, reference, outputs)

@@ -1,6 +1,7 @@
 """Writing the ONNX file and running it: :func:`export_onnx` (a wrapper of
 :mod:`.graphs` / :mod:`.detectors` traced into a file, with the file's metadata,
-:mod:`.metadata`), :func:`ort_session` and :func:`run_onnx` (ONNX Runtime, CPU).
+:mod:`.metadata`), :func:`ort_session` (an ONNX Runtime session) and :func:`run_onnx`
+(outputs under ONNX Runtime or OpenVINO, :mod:`.runtimes`).
 
 Exporter: ``torch.onnx.export(dynamo=False)`` (TorchScript tracing, opset 17): it maps
 our NMS to ``NonMaxSuppression`` directly and exports in about a second where torch's
@@ -12,6 +13,7 @@ import warnings
 import torch
 
 from .graphs import SegmentorExport
+from .runtimes import OrtSession, run
 
 OPSET = 17
 
@@ -66,25 +68,12 @@ def export_onnx(wrapper, image, out, dynamic=False, metadata=None):
 
 
 def ort_session(path, threads=None, profile_prefix=None):
-    """An ONNX Runtime session of ``path`` on the CPU execution provider; with
-    ``threads``, that many intra-op threads which sleep between runs; with
-    ``profile_prefix``, ONNX Runtime's profiler on (its trace file starts with it)."""
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    if profile_prefix:
-        options.enable_profiling = True
-        options.profile_file_prefix = profile_prefix
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # ONNX Runtime's threads spin-wait after a run by default, taking the cores from
-        # whatever runs next (a benchmark's next variant: eager PyTorch at batch 1 looked
-        # 1.2-1.8x slower)
-        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    """An ONNX Runtime ``InferenceSession`` of ``path`` (CPU execution provider; a new
+    one, not cached): :class:`.runtimes.OrtSession`'s settings."""
+    return OrtSession(path, threads, profile_prefix).session
 
 
-def run_onnx(path, image):
-    """ONNX Runtime (CPU execution provider) outputs of ``path`` on ``image``."""
-    outputs = ort_session(path).run(None, {'image': image.numpy()})
-    return [torch.from_numpy(o) for o in outputs]
+def run_onnx(path, image, runtime='ort', threads=None):
+    """Outputs of ``path`` on ``image`` (torch tensors) under ``runtime`` ('ort' or
+    'openvino'; :func:`.runtimes.run`)."""
+    return run(path, image, runtime, threads)

@@ -78,8 +78,10 @@ def export_metadata(model, cfg, kind, shape, dynamic):
 
 
 def read_contract(session):
-    """The metadata of a session's model (``tools/deploy.py``'s), JSON values decoded."""
-    raw = session.get_modelmeta().custom_metadata_map
+    """The metadata of a session's model (``tools/deploy.py``'s), JSON values decoded:
+    ``session`` a :mod:`.runtimes` session (``metadata()``) or an ONNX Runtime one."""
+    raw = session.metadata() if hasattr(session, 'metadata') else \
+        session.get_modelmeta().custom_metadata_map
     if 'model_kind' not in raw or 'input_size' not in raw:
         from ..errors import InvalidValueError
         raise InvalidValueError('this ONNX file has no rexnet_mm metadata (model_kind, '

@@ -8,7 +8,7 @@ The file's metadata (``tools/deploy.py`` writes it; :mod:`rexnet_mm.deploy.metad
 reads it) says how an image goes in: BGR, 0-255, float32 ``1 x 3 x H x W``, the whole
 image resized to the export size with OpenCV's bilinear interpolation (no keep-ratio, no
 padding). The predictor does exactly that (:func:`rexnet_mm.images.image_input`), runs
-ONNX Runtime (CPU) and maps the outputs back to the original image, in the shape of the
+ONNX Runtime or OpenVINO (CPU, :mod:`rexnet_mm.deploy.runtimes`) and maps the outputs back to the original image, in the shape of the
 toolbox's own inferencer's result for one image:
 
 * detector (mmdet ``DetInferencer``): ``{'bboxes': K x 4, 'scores': K, 'labels': K,
@@ -19,26 +19,34 @@ toolbox's own inferencer's result for one image:
 * classifier (mmpretrain ``ImageClassificationInferencer``): ``{'pred_scores',
   'pred_label', 'pred_score', 'pred_class'}``.
 
-Needs numpy, OpenCV (``cv2``) and onnxruntime only.
+Needs numpy, OpenCV (``cv2``) and onnxruntime or openvino only.
 """
 import numpy as np
 
 from ..images import image_input
 from .metadata import DETECTORS, read_contract
+from .runtimes import RUNTIMES, default_runtime, session
+
+
+def _installed(runtime):
+    import importlib.util
+    return importlib.util.find_spec({'ort': 'onnxruntime'}.get(runtime, runtime)) is not None
 
 
 class OnnxPredictor:
     """An exported classifier, segmentor or detector (``tools/deploy.py``) under ONNX
-    Runtime: ``predictor(image)`` -> one result dict (module docstring)."""
+    Runtime or OpenVINO: ``predictor(image)`` -> one result dict (module docstring).
+    ``runtime``: 'ort' or 'openvino'; default: the faster for the file's model kind
+    (:data:`.runtimes.DEFAULT_RUNTIME`) where it is installed, else the other one."""
 
-    def __init__(self, path, threads=None):
-        import onnxruntime as ort
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(path, options,
-                                            providers=['CPUExecutionProvider'])
+    def __init__(self, path, threads=None, runtime=None):
+        chosen = runtime or next((r for r in RUNTIMES if _installed(r)), 'ort')
+        self.session = session(path, chosen, threads)
         self.meta = read_contract(self.session)
+        best = default_runtime(self.meta['model_kind'])
+        if runtime is None and best != chosen and _installed(best):
+            self.session = session(path, best, threads)
+        self.runtime = self.session.runtime
         self.kind = self.meta['model_kind']
         self.classes = self.meta.get('classes')
         self.size = tuple(self.meta['input_size'])  # (H, W)
@@ -68,7 +76,7 @@ class OnnxPredictor:
     def __call__(self, image):
         img = self.read(image)
         h0, w0 = img.shape[:2]
-        outputs = self.session.run(None, {self.meta['input_name']: self.preprocess(img)})
+        outputs = self.session.run({self.meta['input_name']: self.preprocess(img)})
         h, w = self.size
         if self.kind in DETECTORS:
             boxes, scores, labels = outputs

@@ -1,13 +1,17 @@
 """Export a classifier, segmentor, SSD/SSDLite or Faster R-CNN detector to ONNX (BN folded) and check
-it under ONNX Runtime against the eager model.
+it under ONNX Runtime or OpenVINO against the eager model.
 
     python tools/deploy.py CONFIG CHECKPOINT --out model.onnx [--shape H W] [--dynamic]
                            [--force] [--image PATH] [--int8 CALIB_DIR]
+                           [--runtime ort|openvino|both]
 
 The graph's input is ``image``: float32 N x 3 x H x W, BGR, 0-255 (what ``mmcv.imread``
 gives, resized); normalisation is inside. Parity is checked on ``--image`` (default: a
 generated shapes image) and, with ``--dynamic``, again on a batch of 2 at another size;
-the command fails (exit status 1) if it does not hold. docs/deploy.md has the outputs.
+the command fails (exit status 1) if it does not hold. ``--runtime``: the runtime it is
+checked under (default: the one docs/deploy.md measured fastest for the model's kind,
+``rexnet_mm.deploy.runtimes.DEFAULT_RUNTIME``; ``both``: each). docs/deploy.md has the
+outputs.
 """
 import argparse
 import sys
@@ -18,7 +22,8 @@ from . import add_debug_flag, config_arg, console, one_line_errors, prog
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog=prog(__spec__),
-        description='Export to ONNX (BN folded) and check parity under ONNX Runtime.')
+        description='Export to ONNX (BN folded) and check parity under ONNX Runtime or '
+                    'OpenVINO.')
     config_arg(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
@@ -35,6 +40,9 @@ def parse_args(argv=None):
                         'statically quantized by ONNX Runtime, calibrated on images of DIR')
     parser.add_argument('--calib-images', type=int, default=300,
                         help='how many images of --int8 DIR calibrate (default 300)')
+    parser.add_argument('--runtime', choices=('ort', 'openvino', 'both'),
+                        help='check parity under ONNX Runtime, OpenVINO or both (default: '
+                             'the faster for the model kind, docs/deploy.md)')
     return add_debug_flag(parser).parse_args(argv)
 
 
@@ -56,24 +64,28 @@ def print_contract(meta, dynamic=False):
         shown = ', '.join(classes[:8]) + (', ...' if len(classes) > 8 else '')
         print(f'classes ({len(classes)}): {shown}')
     print('this contract is in the file\'s metadata (ONNX Runtime: '
-          'session.get_modelmeta().custom_metadata_map); '
+          'session.get_modelmeta().custom_metadata_map; OpenVINO: '
+          "model.get_rt_info()['framework']); "
           'rexnet_mm.deploy.predictor.OnnxPredictor(FILE)(image) applies it')
 
 
 @one_line_errors
 def main(argv=None):
     from ..deploy.pipeline import deploy
+    from ..deploy.runtimes import RUNTIME_NAMES
     args = parse_args(argv)
     result = deploy(args.config, args.checkpoint, args.out, shape=args.shape,
                     dynamic=args.dynamic, force=args.force, image=args.image,
-                    int8_calib=args.int8, calib_images=args.calib_images)
+                    int8_calib=args.int8, calib_images=args.calib_images,
+                    runtime=args.runtime)
     h, w = result['shape']
     print(f"wrote {result['out']}: {result['kind']} at {h}x{w}"
           f"{', dynamic batch and size' if args.dynamic else ''}, "
           f"{result['folded']} BN folded")
-    print(f"ONNX Runtime vs eager PyTorch: {result['parity']}")
-    if 'second' in result:
-        print(f"  and {result['second']}")
+    for name, check in result['checks'].items():
+        print(f"{RUNTIME_NAMES[name]} vs eager PyTorch: {check['parity']}")
+        if 'second' in check:
+            print(f"  and {check['second']}")
     print_contract(result['metadata'], args.dynamic)
     if 'int8' in result:
         q = result['int8']

@@ -5,8 +5,9 @@
         [--batch 1 8] [--size 224] [--det-size 320] [--quick]
 
 Backbones (every ReXNet width, a RegNetX/RegNetY spread; as ImageNet classifiers): ours
-eager vs timm's same network, ours BN-folded, under ONNX Runtime and INT8. Detectors:
-SSDLite-ReXNet-1.0 vs mmdet's SSDLite-MobileNetV2 (eager, fused, ONNX Runtime) and a
+eager vs timm's same network, ours BN-folded, under ONNX Runtime, OpenVINO and ONNX
+Runtime's INT8. Detectors: SSDLite-ReXNet-1.0 vs mmdet's SSDLite-MobileNetV2 (eager,
+fused, ONNX Runtime, OpenVINO) and a
 Faster R-CNN. Achieved GFLOP/s next to the fp32 matmul peak it measures. Absolute times
 depend on the machine and its load; the ratios are what to compare (docs/deploy.md).
 ``--quick``: ReXNet-1.0, RegNetY-400MF and the two SSDLites only.
