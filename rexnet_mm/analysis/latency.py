@@ -195,18 +195,15 @@ def runtime_call(graph, image, runtime, threads, tmp):
     that knows the runtimes' APIs."""
     if runtime == 'torch':
         return lambda: graph(image)
-    from ..deploy.export import export_onnx, ort_session
+    from ..deploy.export import export_onnx
+    from ..deploy.runtimes import feed_of, session
     path = osp.join(tmp, f'{id(graph)}.onnx')
     export_onnx(graph, image, path)
-    array = image.numpy()
-    if runtime == 'ort':
-        session = ort_session(path, threads)
-        return lambda: session.run(None, {'image': array})
-    import openvino as ov
-    compiled = ov.Core().compile_model(path, 'CPU', {
-        'INFERENCE_NUM_THREADS': threads, 'NUM_STREAMS': 1, 'PERFORMANCE_HINT': 'LATENCY'})
-    request = compiled.create_infer_request()
-    return lambda: request.infer({'image': array})
+    # the sessions tools/deploy.py and the speed benchmark use (deploy/runtimes.py), not
+    # kept in its cache: each candidate is a new file
+    compiled = session(path, runtime, threads, cache=False)
+    feed = feed_of(compiled, image)
+    return lambda: compiled.run(feed)
 
 
 def runtime_timer(runtime, batch, threads, repeats=20, size=SIZE, bar=True):
