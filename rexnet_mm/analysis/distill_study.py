@@ -44,10 +44,12 @@ SETTINGS = {
 
 #: the study's defaults per setting (``--set KEY=VALUE`` changes one)
 DEFAULTS = {
-    'cls': dict(teacher_epochs=30, teacher_per_class=20, student_epochs=30,
+    'cls': dict(teacher_arch='regnety_400mf', teacher_epochs=30, teacher_per_class=40,
+                student_epochs=30,
                 student_per_class=10, student_width=0.5, kd_weight=1.0, temperature=4.0,
                 num_workers=1),
-    'det': dict(teacher_epochs=4, student_epochs=1, student_train=2000, cwd_weight=1.0,
+    'det': dict(teacher_epochs=4, teacher_train=2000, student_epochs=1, student_train=2000,
+                cwd_weight=10.0,
                 tau=1.0, logits_weight=1.0, temperature=1.0, num_workers=1),
 }
 
@@ -60,7 +62,7 @@ def _load(path, work_dir):
 def _det_schedule(cfg, epochs):
     """The demo's schedule at ``epochs``: its 60-iteration warm-up, cosine to the end."""
     cfg.train_cfg.max_epochs = epochs
-    cfg.train_cfg.val_interval = 1000  # validation is the study's runner.test()
+    cfg.train_cfg.val_interval = epochs  # the last epoch's validation is the result
     for sched in cfg.param_scheduler:
         if sched['type'] == 'CosineAnnealingLR':
             sched.update(T_max=epochs, end=epochs)
@@ -89,16 +91,17 @@ def prepare_data(setting, data_dir, opts):
     if setting == 'cls':
         from ..synthetic.finegrained import write_finegrained
         roots = {}
-        for who in ('teacher', 'student'):
-            root = osp.join(data_dir, f'birds_{opts[f"{who}_per_class"]}pc')
+        sizes = dict(teacher=opts['teacher_per_class'], student=opts['student_per_class'])
+        for who, n in sizes.items():
+            root = osp.join(data_dir, f'birds_{n}pc')
             if not osp.isfile(osp.join(root, 'classes.txt')):
-                write_finegrained(root, train_per_class=opts[f'{who}_per_class'])
+                write_finegrained(root, train_per_class=n)
             roots[who] = root
         return roots
     from ..synthetic.shapes_coco import generate
-    return dict(teacher=generate(osp.join(data_dir, 'shapes_coco'), num_train=2000),
-                student=generate(osp.join(data_dir, f'shapes_coco_{opts["student_train"]}'),
-                                 num_train=opts['student_train']))
+    sizes = dict(teacher=opts['teacher_train'], student=opts['student_train'])
+    return {who: generate(osp.join(data_dir, f'shapes_coco_{n}'), num_train=n)
+            for who, n in sizes.items()}
 
 
 def run_config(setting, kind, seed, opts, data, work_dir, teacher=None):
@@ -114,8 +117,12 @@ def run_config(setting, kind, seed, opts, data, work_dir, teacher=None):
         _cls_data(cfg, data['teacher' if kind == 'teacher' else 'student'],
                   opts['num_workers'])
         set_epochs(cfg, opts['teacher_epochs' if kind == 'teacher' else 'student_epochs'])
-        cfg.train_cfg.val_interval = 1000
+        cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
         model.backbone.init_cfg = None  # from scratch: no ImageNet weights here
+        if kind == 'teacher':
+            from ..models.backbones.regnet import arch_stages
+            model.backbone.arch = opts['teacher_arch']
+            model.head.in_channels = arch_stages(opts['teacher_arch'])['widths'][-1]
         if kind != 'teacher':
             width = opts['student_width']
             model.backbone.widen_factor = width
@@ -138,17 +145,44 @@ def run_config(setting, kind, seed, opts, data, work_dir, teacher=None):
     with default_scope(cfg.default_scope):
         runner = build_runner(cfg)
         runner.train()
-        metrics = runner.test()
+        # the train loop validates after the last epoch (mmengine always does); its
+        # metrics are the test split's here (test_dataloader = val_dataloader)
+        key = f'val/{spec["metric"]}'
+        hub = runner.message_hub
+        metrics = ({spec['metric']: hub.get_scalar(key).current()}
+                   if key in hub.log_scalars else runner.test())
     checkpoint = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
     result = dict(metric=round(float(metrics[spec['metric']]), 4),
                   seconds=round(time.perf_counter() - start, 1), checkpoint=checkpoint,
                   config=osp.join(work_dir, osp.basename(cfg.filename)))
+    if kind == 'distilled':
+        result['plain_student_loads'] = load_as_plain_student(checkpoint)
     if kind == 'teacher':
         # the config the teacher was trained with (data roots, schedule), for the
         # distilled runs' teacher_config
         result['config'] = osp.join(work_dir, 'teacher_config.py')
         cfg.dump(result['config'])
     return result
+
+
+def load_as_plain_student(checkpoint):
+    """Build the model of the config in the checkpoint's ``meta['cfg']`` (the plain
+    student's, written by ``StudentConfigHook``) and load the weights with
+    ``strict=True``; returns True or raises."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import MODELS
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    cfg = Config.fromstring(ckpt['meta']['cfg'], '.py')
+    if 'Distiller' in cfg.model.type:
+        raise InvalidValueError(f'{checkpoint}: meta cfg is not the plain student')
+    model_cfg = dict(cfg.model)
+    if cfg.get('data_preprocessor') and 'data_preprocessor' not in model_cfg:
+        model_cfg['data_preprocessor'] = cfg.data_preprocessor
+    with default_scope(cfg.get('default_scope')):
+        model = MODELS.build(model_cfg)
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    return True
 
 
 def _signature(setting, kind, opts):
@@ -212,7 +246,8 @@ def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'dis
     if 'teacher' in runs and teacher is None:
         teacher = run_config(setting, 'teacher', 0, opts, data, osp.join(root, 'teacher'))
         teacher['options'] = _signature(setting, 'teacher', opts)
-        results = dict(teacher=teacher)  # a new teacher: the distilled runs are stale
+        # a new teacher: the distilled runs are stale, the students alone are not
+        results = dict(teacher=teacher, alone=results.get('alone', {}))
         save()
     for kind in ('alone', 'distilled'):
         if kind not in runs:
@@ -226,7 +261,7 @@ def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'dis
             if done and done.get('options') == sig:
                 continue
             result = run_config(setting, kind, seed, opts, data,
-                                osp.join(root, f'{kind}_seed{seed}'), teacher)
+                                osp.join(root, f'{kind}-seed{seed}'), teacher)
             result['options'] = sig
             results.setdefault(kind, {})[str(seed)] = result
             save()

@@ -12,8 +12,8 @@ and everything else (data, schedule, evaluation) stays the student config's. The
 teacher is built from its own config (its own data preprocessor: a BGR RegNet teacher
 and an RGB ReXNet student each see the images their way), loaded strictly, frozen and
 kept in eval mode. It is **no submodule** of the wrapper: it is in no ``state_dict``,
-no optimizer, no ``model.train()``; it follows ``model.to(device)`` through
-:meth:`BaseDistiller._apply`. The wrapper's state dict is the student's with the
+no optimizer, no ``model.train()``; it moves to the student's device when a training
+step finds it elsewhere. The wrapper's state dict is the student's with the
 student's own keys (``backbone.*``, not ``student.backbone.*``): every checkpoint the
 Runner saves loads with ``strict=True`` into the plain student config's model; adapters
 (1x1 convs matching a student's feature channels to the teacher's) are left out of it
@@ -137,11 +137,12 @@ class BaseDistiller(BaseModel):
     def teacher(self):
         return self._teacher[0]
 
-    def _apply(self, fn, *args, **kwargs):
-        # .to(device) / .cuda() / .half() reach the unregistered teacher too
-        super()._apply(fn, *args, **kwargs)
-        self.teacher._apply(fn, *args, **kwargs)
-        return self
+    def _teacher_on_device(self):
+        """Move the (unregistered) teacher to the student's device if it is elsewhere:
+        ``model.to(device)`` does not reach it."""
+        device = next(self.student.parameters()).device
+        if next(self.teacher.parameters()).device != device:
+            self.teacher.to(device)
 
     def train(self, mode=True):
         super().train(mode)
@@ -153,6 +154,7 @@ class BaseDistiller(BaseModel):
         ``'predict'`` / ``'tensor'``: the student alone, as the plain model."""
         data = dict(inputs=inputs, data_samples=data_samples)
         if mode == 'loss':
+            self._teacher_on_device()
             student_data = self.student.data_preprocessor(data, True)
             with torch.no_grad():
                 teacher_data = self.teacher.data_preprocessor(data, False)
@@ -172,18 +174,13 @@ class BaseDistiller(BaseModel):
 
 def _student_keys(module, state_dict, prefix, local_metadata):
     """State-dict post hook: ``student.X`` -> ``X``; adapters and the wrapper's
-    preprocessor dropped (metadata renamed alike)."""
+    preprocessor dropped."""
     head = prefix + 'student.'
     for key in list(state_dict):
         if key.startswith(head):
             state_dict[prefix + key[len(head):]] = state_dict.pop(key)
         elif key.startswith(tuple(prefix + p for p in _NOT_SAVED)):
             del state_dict[key]
-    meta = getattr(state_dict, '_metadata', None)
-    if meta is not None:
-        for key in list(meta):
-            if key == head[:-1] or key.startswith(head):
-                meta[prefix + key[len(head):]] = meta.pop(key)
 
 
 def _wrapped_keys(module, state_dict, prefix, local_metadata, strict, missing_keys,
