@@ -3,9 +3,9 @@ alone and trained against a larger trained teacher, same data, schedule and seed
 
 Two settings, each on the embedded generated data:
 
-* ``cls``: fine-grained stand-in. Teacher: RegNetY-1.6GF (configs/finegrained/
-  regnety-1.6gf_synthetic-birds.py) from scratch on the synthetic birds, 20 images per
-  class; student: ReXNet-0.5 (cross-family) from scratch with 10 images per class,
+* ``cls``: fine-grained stand-in. Teacher: RegNetY-400MF (configs/finegrained/
+  regnety-1.6gf_synthetic-birds.py at ``arch='regnety_400mf'``, ``teacher_arch``) from
+  scratch on the synthetic birds, 40 images per class; student: ReXNet-0.5 (cross-family) from scratch with 10 images per class,
   alone (configs/finegrained/rexnet-1.0_synthetic-birds.py at width 0.5) and with logits
   KD (configs/distill/kd_regnety-1.6gf_to_rexnet-1.0_synthetic-birds.py, same
   student). Metric: top-1 on the 320 test images.
