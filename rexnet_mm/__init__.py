@@ -36,6 +36,7 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 from . import fixes  # noqa: F401,E402
 from . import models  # noqa: F401,E402
 from . import weights  # noqa: F401,E402
+from . import distill  # noqa: F401,E402
 from .apis.config import get_config, get_config_path, list_configs  # noqa: F401,E402
 from .apis.model_hub import guard_get_model, register_model_hub  # noqa: E402
 from .fixes import default_scope  # noqa: E402

@@ -32,7 +32,7 @@ LAYERS = {
     'rexnet_mm.utils': 0, 'rexnet_mm.version': 0,
     'rexnet_mm.fixes': 1, 'rexnet_mm.images': 1,
     'rexnet_mm.models': 2,
-    'rexnet_mm.weights': 3, 'rexnet_mm.synthetic': 3,
+    'rexnet_mm.weights': 3, 'rexnet_mm.synthetic': 3, 'rexnet_mm.distill': 3,
     'rexnet_mm.apis': 4,
     'rexnet_mm.deploy': 5,
     'rexnet_mm.analysis': 6,
