@@ -7,7 +7,8 @@ operator profile export with it) and :mod:`rexnet_mm.tools`.
 The exported graph takes what ``mmcv.imread`` gives, resized to the export shape:
 ``image``, float32 ``N x 3 x H x W``, BGR, 0-255, with the model's own normalisation as
 its first node; its outputs by model kind are in :mod:`.graphs` (classifier, segmentor)
-and :mod:`.detectors` (SSD/SSDLite, Faster R-CNN), and in the file's metadata.
+and :mod:`.detectors` (SSD/SSDLite, Faster R-CNN, Mask R-CNN; one image, or a batch
+fixed at export), and in the file's metadata.
 
 Modules, each importing only those listed before it:
 
@@ -16,8 +17,9 @@ Modules, each importing only those listed before it:
   kind (``DEFAULT_RUNTIME``);
 * :mod:`.graphs`: the normalisation every graph starts with, the classifier and
   segmentor graphs (``ClassifierExport``, ``SegmentorExport``);
-* :mod:`.detectors`: the SSD and Faster R-CNN graphs (mmdet's ``predict`` in ONNX ops:
-  NMS as ``NonMaxSuppression``, RoIAlign as ``RoiAlign``);
+* :mod:`.detectors`: the SSD, Faster R-CNN and Mask R-CNN graphs (mmdet's ``predict``
+  in ONNX ops: NMS as ``NonMaxSuppression``, RoIAlign as ``RoiAlign``), batched or not;
+* :mod:`.masks`: ``paste_masks``, Mask R-CNN's paste and threshold (numpy, as mmdet's);
 * :mod:`.kinds`: ``model_kind`` (which graph exports a built model) and ``EXPORTS``;
 * :mod:`.metadata`: the file's contract (``metadata_props``: input, resize, outputs,
   frames, classes), written by ``export_metadata``, read by ``read_contract``;

@@ -19,11 +19,15 @@ def coco_eval_onnx(path, ann_file, img_dir, shape, out_json):
         coco = json.load(f)
     cat_ids = sorted(c['id'] for c in coco['categories'])
     session = ort_session(path)
+    if session.get_modelmeta().custom_metadata_map.get('batch'):
+        from ..errors import InvalidValueError
+        raise InvalidValueError(f'{path}: a batched export (tools/deploy.py --batch); COCO '
+                                f'evaluation runs one image at a time: export without --batch')
     results = []
     for info in coco['images']:
         img = mmcv.imread(osp.join(img_dir, info['file_name']))
         h0, w0 = img.shape[:2]
-        boxes, scores, labels = session.run(None, {'image': image_input(img, shape)})
+        boxes, scores, labels = session.run(None, {'image': image_input(img, shape)})[:3]
         sx, sy = w0 / shape[1], h0 / shape[0]
         for (x1, y1, x2, y2), s, c in zip(boxes, scores, labels):
             results.append(dict(image_id=info['id'], category_id=cat_ids[int(c)],

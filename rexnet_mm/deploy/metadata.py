@@ -5,7 +5,7 @@ reads it back (:class:`rexnet_mm.deploy.predictor.OnnxPredictor`)."""
 import json
 
 #: The model kinds (:func:`rexnet_mm.deploy.kinds.model_kind`) whose outputs are boxes.
-DETECTORS = ('ssd', 'rcnn')
+DETECTORS = ('ssd', 'rcnn', 'maskrcnn')
 
 #: What each output holds, by model kind (also in the file's metadata, ``outputs``).
 OUTPUTS = {
@@ -16,6 +16,26 @@ OUTPUTS = {
             ('labels', 'K', 'int64 index into classes')],
 }
 OUTPUTS['rcnn'] = OUTPUTS['ssd']
+OUTPUTS['maskrcnn'] = OUTPUTS['ssd'] + [
+    ('masks', 'K x M x M', 'float32 probability of the detection\'s class on the mask '
+     'head\'s M x M grid over its box (M = 28 for Mask R-CNN); paste and threshold: '
+     'rexnet_mm.deploy.masks.paste_masks(masks, boxes, (H, W), mask_thr_binary)')]
+
+#: A detector's outputs exported with a fixed batch (``--batch N``): mmdeploy's padded
+#: form, K = max_per_img.
+BATCHED_OUTPUTS = [
+    ('dets', 'N x K x 5', 'float32 x1, y1, x2, y2, score per image, best first, in pixels '
+     'of the resized input; rows past the image\'s detections are zeros'),
+    ('labels', 'N x K', 'int64 index into classes; -1 in the padding rows')]
+
+
+def outputs(kind, batch=None):
+    """What each output of a ``kind`` file holds: (name, shape, meaning)."""
+    if batch is None:
+        return OUTPUTS[kind]
+    rest = [('masks', 'N x K x M x M', 'the masks output per image, zeros in the '
+             'padding')] if kind == 'maskrcnn' else []
+    return BATCHED_OUTPUTS + rest
 
 
 def model_classes(model, cfg):
@@ -39,15 +59,16 @@ def score_threshold(model, kind):
     """The detector's ``score_thr`` (what the graph keeps), else None."""
     if kind == 'ssd':
         return float(model.bbox_head.test_cfg.get('score_thr', 0))
-    if kind == 'rcnn':
+    if kind in ('rcnn', 'maskrcnn'):
         return float(model.roi_head.test_cfg.get('score_thr', 0))
     return None
 
 
-def export_metadata(model, cfg, kind, shape, dynamic):
+def export_metadata(model, cfg, kind, shape, dynamic, batch=None):
     """The contract of the exported file, as ONNX ``metadata_props`` (strings; JSON for
     lists): what goes in, how an image is resized into it, what comes out and in which
-    frame. :func:`read_contract` reads it back."""
+    frame; ``batch``: the fixed batch of a detector (``batch`` key, padded outputs).
+    :func:`read_contract` reads it back."""
     from ..version import __version__
     h, w = (int(v) for v in shape)
     meta = {
@@ -55,7 +76,8 @@ def export_metadata(model, cfg, kind, shape, dynamic):
         'model_kind': kind,
         'classes': json.dumps(model_classes(model, cfg)),
         'input_name': 'image',
-        'input_layout': 'NCHW float32, N x 3 x H x W',
+        'input_layout': 'NCHW float32, N x 3 x H x W' + (
+            f', N = {batch} (fixed)' if batch else ''),
         'input_size': json.dumps([h, w]),
         'input_dynamic': json.dumps(bool(dynamic)),
         'color_order': 'BGR',
@@ -65,12 +87,17 @@ def export_metadata(model, cfg, kind, shape, dynamic):
             size=[h, w], keep_ratio=False, interpolation='bilinear', padding=None,
             how=f'cv2.resize(img, ({w}, {h}), interpolation=cv2.INTER_LINEAR): the whole '
                 f'image stretched to {w}x{h} (W x H), no crop, no padding')),
-        'outputs': json.dumps([dict(name=n, shape=s, meaning=m) for n, s, m in OUTPUTS[kind]]),
+        'outputs': json.dumps([dict(name=n, shape=s, meaning=m)
+                               for n, s, m in outputs(kind, batch)]),
     }
     if kind in DETECTORS:
         meta['box_frame'] = (f'pixels of the resized {w}x{h} input, x1 y1 x2 y2; in the '
                              f'original W0 x H0 image: x * W0 / {w}, y * H0 / {h}')
         meta['score_thr'] = json.dumps(score_threshold(model, kind))
+    if kind == 'maskrcnn':
+        meta['mask_thr_binary'] = json.dumps(float(model.roi_head.test_cfg.mask_thr_binary))
+    if batch:
+        meta['batch'] = json.dumps(int(batch))
     elif kind == 'segmentor':
         meta['label_frame'] = ('pixels of the resized input; in the original image: resize '
                                'the label map back (nearest)')
@@ -87,7 +114,8 @@ def read_contract(session):
         raise InvalidValueError('this ONNX file has no rexnet_mm metadata (model_kind, '
                                 'input_size): export it again with tools/deploy.py')
     meta = dict(raw)
-    for key in ('classes', 'input_size', 'input_dynamic', 'resize', 'outputs', 'score_thr'):
+    for key in ('classes', 'input_size', 'input_dynamic', 'resize', 'outputs', 'score_thr',
+                'mask_thr_binary', 'batch'):
         if key in meta:
             meta[key] = json.loads(meta[key])
     return meta

@@ -13,7 +13,9 @@ toolbox's own inferencer's result for one image:
 
 * detector (mmdet ``DetInferencer``): ``{'bboxes': K x 4, 'scores': K, 'labels': K,
   'label_names': [K]}``, boxes x1 y1 x2 y2 in the original image's pixels, every detection
-  the model keeps (score >= its ``score_thr``), best first;
+  the model keeps (score >= its ``score_thr``), best first; Mask R-CNN adds ``masks``
+  (``K x H0 x W0`` bool: the file's mask probabilities pasted into the original image
+  over those boxes, as mmdet's ``rescale=True`` pastes them, :mod:`.masks`);
 * segmentor (mmseg ``MMSegInferencer``): ``{'predictions': H0 x W0 labels}``, the label
   map of the resized input resized back with nearest neighbour;
 * classifier (mmpretrain ``ImageClassificationInferencer``): ``{'pred_scores',
@@ -48,6 +50,11 @@ class OnnxPredictor:
             self.session = session(path, best, threads)
         self.runtime = self.session.runtime
         self.kind = self.meta['model_kind']
+        if self.meta.get('batch'):
+            from ..errors import InvalidValueError
+            raise InvalidValueError(f"{path}: a batch of {self.meta['batch']} images "
+                                    f'(tools/deploy.py --batch); OnnxPredictor runs one '
+                                    f'image: export without --batch')
         self.classes = self.meta.get('classes')
         self.size = tuple(self.meta['input_size'])  # (H, W)
 
@@ -79,12 +86,17 @@ class OnnxPredictor:
         outputs = self.session.run({self.meta['input_name']: self.preprocess(img)})
         h, w = self.size
         if self.kind in DETECTORS:
-            boxes, scores, labels = outputs
+            boxes, scores, labels = outputs[:3]
             # the factors mmdet divides by (mmcv.imresize's w_scale, h_scale), in float32
             # as mmdet divides its float32 boxes
             scale = np.array([w / w0, h / h0, w / w0, h / h0], np.float32)
-            return dict(bboxes=boxes.astype(np.float32) / scale, scores=scores,
-                        labels=labels, label_names=self._names(labels))
+            result = dict(bboxes=boxes.astype(np.float32) / scale, scores=scores,
+                          labels=labels, label_names=self._names(labels))
+            if self.kind == 'maskrcnn':
+                from .masks import paste_masks
+                result['masks'] = paste_masks(outputs[3], result['bboxes'], (h0, w0),
+                                              self.meta['mask_thr_binary'])
+            return result
         if self.kind == 'segmentor':
             import cv2
             labels = outputs[0][0]

@@ -1,13 +1,14 @@
-"""Export a classifier, segmentor, SSD/SSDLite or Faster R-CNN detector to ONNX (BN folded) and check
-it under ONNX Runtime or OpenVINO against the eager model.
+"""Export a classifier, segmentor, SSD/SSDLite, Faster R-CNN or Mask R-CNN detector to ONNX (BN
+folded) and check it under ONNX Runtime or OpenVINO against the eager model.
 
     python tools/deploy.py CONFIG CHECKPOINT --out model.onnx [--shape H W] [--dynamic]
-                           [--force] [--image PATH] [--int8 CALIB_DIR]
+                           [--batch N] [--force] [--image PATH] [--int8 CALIB_DIR]
                            [--runtime ort|openvino|both]
 
 The graph's input is ``image``: float32 N x 3 x H x W, BGR, 0-255 (what ``mmcv.imread``
 gives, resized); normalisation is inside. Parity is checked on ``--image`` (default: a
-generated shapes image) and, with ``--dynamic``, again on a batch of 2 at another size;
+generated shapes image) and, with ``--dynamic``, again on a batch of 2 at another size
+(detectors: on its mirror; with ``--batch N``, on N images made from it, then their mirrors);
 the command fails (exit status 1) if it does not hold. ``--runtime``: the runtime it is
 checked under (default: the one docs/deploy.md measured fastest for the model's kind,
 ``rexnet_mm.deploy.runtimes.DEFAULT_RUNTIME``; ``both``: each). docs/deploy.md has the
@@ -33,6 +34,9 @@ def parse_args(argv=None):
     parser.add_argument('--dynamic', action='store_true',
                         help='dynamic batch and image size (not for detectors: anchors '
                              'are constants of the shape)')
+    parser.add_argument('--batch', type=int, metavar='N',
+                        help='detectors: a fixed batch of N images, outputs padded as '
+                             "mmdeploy's (dets N x K x 5, labels N x K; docs/deploy.md)")
     parser.add_argument('--force', action='store_true', help='overwrite --out')
     parser.add_argument('--image', help='image for the parity check (default: a '
                         'generated shapes image)')
@@ -50,7 +54,7 @@ def print_contract(meta, dynamic=False):
     """What a user's own code feeds the file and reads from it (its metadata)."""
     import json
     h, w = json.loads(meta['input_size'])
-    batch = 'N' if dynamic else '1'
+    batch = 'N' if dynamic else meta.get('batch', '1')
     print(f"input: {meta['input_name']}, float32 {batch} x 3 x {h} x {w} (NCHW"
           f"{', any N, H, W' if dynamic else ''}), {meta['color_order']} 0-255 "
           f"(mean/std inside); resize: {json.loads(meta['resize'])['how']}")
@@ -58,7 +62,9 @@ def print_contract(meta, dynamic=False):
     print('outputs: ' + '; '.join(f"{o['name']} {o['shape']} ({o['meaning']})"
                                   for o in outputs))
     if 'box_frame' in meta:
-        print(f"boxes: {meta['box_frame']}; score_thr {json.loads(meta['score_thr'])}")
+        print(f"boxes: {meta['box_frame']}; score_thr {json.loads(meta['score_thr'])}"
+              + (f"; mask_thr_binary {meta['mask_thr_binary']}"
+                 if 'mask_thr_binary' in meta else ''))
     classes = json.loads(meta['classes'])
     if classes:
         shown = ', '.join(classes[:8]) + (', ...' if len(classes) > 8 else '')
@@ -77,10 +83,11 @@ def main(argv=None):
     result = deploy(args.config, args.checkpoint, args.out, shape=args.shape,
                     dynamic=args.dynamic, force=args.force, image=args.image,
                     int8_calib=args.int8, calib_images=args.calib_images,
-                    runtime=args.runtime)
+                    runtime=args.runtime, batch=args.batch)
     h, w = result['shape']
     print(f"wrote {result['out']}: {result['kind']} at {h}x{w}"
-          f"{', dynamic batch and size' if args.dynamic else ''}, "
+          f"{', dynamic batch and size' if args.dynamic else ''}"
+          f"{f', batch {args.batch}' if args.batch else ''}, "
           f"{result['folded']} BN folded")
     for name, check in result['checks'].items():
         print(f"{RUNTIME_NAMES[name]} vs eager PyTorch: {check['parity']}")
@@ -92,7 +99,7 @@ def main(argv=None):
         what = {'segmentor': 'pixels with the label float gives',
                 'classifier': 'correlation of the scores with float',
                 'ssd': "float's confident detections (score >= 0.3) found again"}
-        what['rcnn'] = what['ssd']
+        what['rcnn'] = what['maskrcnn'] = what['ssd']
         print(f"wrote {q['out']}: {q['quantized']} tensors quantized to int8, calibrated on "
               f"{q['images']} images; on the parity image, {what[result['kind']]}: "
               f"{q['agreement']:.4f}")
