@@ -247,9 +247,14 @@ def test_mask_rcnn_exports_masks_and_matches_mmdet_predict(tmp_path, batch):
     config = _small_config(MASK, tmp_path)
     out = str(tmp_path / 'mask.onnx')
     ckpt = _checkpoint(config, tmp_path / 'mask.pth', edit=edit)
+    # one image: under both runtimes (OpenVINO passes the same checks); batched: the
+    # default runtime
     result = deploy([config, ckpt, '--out', out, '--shape', '160', '160'] +
-                    (['--batch', str(batch)] if batch else []))
+                    (['--batch', str(batch)] if batch else ['--runtime', 'both']))
     assert result['kind'] == 'maskrcnn' and result['folded'] == 62
+    assert set(result['checks']) == ({'ort'} if batch else {'ort', 'openvino'})
+    for check in result['checks'].values():
+        assert check['ok'] and 'mask IoU' in check['parity'] + check['second']
     ops = _ops(out)
     assert {'NonMaxSuppression', 'RoiAlign', 'ConvTranspose'} <= ops
     assert 'BatchNormalization' not in ops
