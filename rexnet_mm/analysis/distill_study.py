@@ -5,7 +5,9 @@ Two settings, each on the embedded generated data:
 
 * ``cls``: fine-grained stand-in. Teacher: RegNetY-400MF (configs/finegrained/
   regnety-1.6gf_synthetic-birds.py at ``arch='regnety_400mf'``, ``teacher_arch``) from
-  scratch on the synthetic birds, 40 images per class; student: ReXNet-0.5 (cross-family) from scratch with 10 images per class,
+  scratch on the synthetic birds, 40 images per class; student: ReXNet-0.5 (cross-family) from scratch with 10 images per class
+  at SGD lr 0.05 for every layer (``student_lr``, ``student_head_lr_mult``; the config's
+  fine-tuning lr 0.01 with a 10x head under-trains a student from scratch),
   alone (configs/finegrained/rexnet-1.0_synthetic-birds.py at width 0.5) and with logits
   KD (configs/distill/kd_regnety-1.6gf_to_rexnet-1.0_synthetic-birds.py, same
   student). Metric: top-1 on the 320 test images.
