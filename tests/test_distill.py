@@ -14,7 +14,7 @@ import torch
 
 import rexnet_mm  # noqa: F401
 from rexnet_mm.distill import channel_wise_divergence, logits_kd
-from rexnet_mm.errors import MissingFileError
+from rexnet_mm.errors import InvalidValueError, MissingFileError
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 KD = osp.join(ROOT, 'configs', 'distill', 'kd_regnety-1.6gf_to_rexnet-1.0_synthetic-birds.py')
@@ -235,3 +235,27 @@ def test_kd_config_trains_with_tools_train_and_deploys_as_the_plain_student(tmp_
     result = deploy([student_cfg, ckpt_path, '--out', str(tmp_path / 'student.onnx'),
                      '--shape', '64', '64'])
     assert result['ok'] and result['kind'] == 'classifier'
+
+
+# ----------------------------------------------------------------------------- study
+def test_study_table_keeps_only_the_runs_of_the_current_options():
+    # results.json keeps every seed's last run; a table must not mix seeds trained with
+    # an earlier learning rate with the current ones, and both arms carry the student's
+    # optimiser options (same lr for alone and distilled)
+    from rexnet_mm.analysis.distill_study import _signature, current, study_options
+    opts = study_options('cls')
+    old = study_options('cls', {'student_lr': '0.01', 'student_head_lr_mult': '10'})
+    assert old['student_lr'] == 0.01 and old['student_head_lr_mult'] == 10.0
+    for kind in ('alone', 'distilled'):
+        assert {'student_lr', 'student_head_lr_mult'} <= set(_signature('cls', kind, opts))
+    results = {'teacher': {'metric': 90.0, 'options': _signature('cls', 'teacher', opts)}}
+    for kind in ('alone', 'distilled'):
+        results[kind] = {'0': {'metric': 1.0, 'options': _signature('cls', kind, opts)},
+                         '1': {'metric': 2.0, 'options': _signature('cls', kind, old)}}
+    now = current(results, 'cls', opts)
+    assert now['teacher'] is results['teacher']  # the teacher's options did not change
+    assert {k: sorted(v) for k, v in now.items() if k != 'teacher'} == {
+        'alone': ['0'], 'distilled': ['0']}
+    assert sorted(current(results, 'cls', old)['alone']) == ['1']
+    with pytest.raises(InvalidValueError, match='not an option'):
+        study_options('cls', {'lr': '0.1'})

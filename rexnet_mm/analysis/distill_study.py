@@ -5,7 +5,9 @@ Two settings, each on the embedded generated data:
 
 * ``cls``: fine-grained stand-in. Teacher: RegNetY-400MF (configs/finegrained/
   regnety-1.6gf_synthetic-birds.py at ``arch='regnety_400mf'``, ``teacher_arch``) from
-  scratch on the synthetic birds, 40 images per class; student: ReXNet-0.5 (cross-family) from scratch with 10 images per class,
+  scratch on the synthetic birds, 40 images per class; student: ReXNet-0.5 (cross-family) from scratch with 10 images per class
+  at SGD lr 0.05 for every layer (``student_lr``, ``student_head_lr_mult``; the config's
+  fine-tuning lr 0.01 with a 10x head under-trains a student from scratch),
   alone (configs/finegrained/rexnet-1.0_synthetic-birds.py at width 0.5) and with logits
   KD (configs/distill/kd_regnety-1.6gf_to_rexnet-1.0_synthetic-birds.py, same
   student). Metric: top-1 on the 320 test images.
@@ -46,7 +48,8 @@ SETTINGS = {
 DEFAULTS = {
     'cls': dict(teacher_arch='regnety_400mf', teacher_epochs=30, teacher_per_class=40,
                 student_epochs=30,
-                student_per_class=10, student_width=0.5, kd_weight=1.0, temperature=4.0,
+                student_per_class=10, student_width=0.5, student_lr=0.05,
+                student_head_lr_mult=1.0, kd_weight=1.0, temperature=4.0,
                 num_workers=1),
     'det': dict(teacher_epochs=4, teacher_train=2000, student_epochs=1, student_train=2000,
                 cwd_weight=10.0,
@@ -127,6 +130,12 @@ def run_config(setting, kind, seed, opts, data, work_dir, teacher=None):
             width = opts['student_width']
             model.backbone.widen_factor = width
             model.head.in_channels = round(1280 * width)
+            # from scratch, the fine-tuning recipe's low backbone lr and 10x head lr
+            # (for pre-trained backbones) leave the student under-trained: one lr for
+            # all, the same for both arms
+            cfg.optim_wrapper.optimizer.lr = opts['student_lr']
+            cfg.optim_wrapper.paramwise_cfg.custom_keys = {
+                'head': dict(lr_mult=opts['student_head_lr_mult'])}
         set_default_dataloader_cfg(cfg)
     else:
         _det_data(cfg, data['teacher' if kind == 'teacher' else 'student'],
@@ -221,16 +230,38 @@ def summary(results, metric_name):
     return '\n'.join(lines)
 
 
-def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'distilled'),
-              overrides=None, threads=2):
-    import torch
-    torch.set_num_threads(threads)
+def study_options(setting, overrides=None):
+    """The setting's defaults with ``--set`` overrides (converted to the default's type)."""
     opts = dict(DEFAULTS[setting])
     for key, value in (overrides or {}).items():
         if key not in opts:
             raise InvalidValueError(f'--set {key}: not an option of the {setting} setting '
                                     f'(one of {", ".join(sorted(opts))})')
         opts[key] = type(opts[key])(value)
+    return opts
+
+
+def current(results, setting, opts):
+    """Only the runs of ``results`` made with ``opts`` (a table never mixes runs of
+    different options, e.g. seeds left from an earlier learning rate)."""
+    out = {}
+    for kind in ('teacher', 'alone', 'distilled'):
+        sig = _signature(setting, kind, opts)
+        if kind == 'teacher':
+            if results.get('teacher', {}).get('options') == sig:
+                out['teacher'] = results['teacher']
+            continue
+        runs = {s: r for s, r in results.get(kind, {}).items() if r.get('options') == sig}
+        if runs:
+            out[kind] = runs
+    return out
+
+
+def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'distilled'),
+              overrides=None, threads=2):
+    import torch
+    torch.set_num_threads(threads)
+    opts = study_options(setting, overrides)
     root = osp.join(work_dir, setting)
     os.makedirs(root, exist_ok=True)
     path = osp.join(root, 'results.json')

@@ -44,17 +44,22 @@ def main(argv=None):
                             for s, d in DEFAULTS.items()) + ')')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--table', action='store_true',
-                        help='print the table of the saved results and train nothing')
+                        help='print the table of the saved results made with these options '
+                             '(defaults and --set) and train nothing')
     add_debug_flag(parser)
     args = parser.parse_args(argv)
-    from ..analysis.distill_study import run_study, summary
+    from ..analysis.distill_study import current, run_study, study_options, summary
+    overrides = parse_set(args.set)
+    opts = study_options(args.setting, overrides)
     if args.table:
         path = osp.join(args.work_dir, args.setting, 'results.json')
         results = json.load(open(path)) if osp.isfile(path) else {}
     else:
         results = run_study(args.setting, args.work_dir, tuple(args.seeds), tuple(args.runs),
-                            parse_set(args.set), args.threads)
-    print(summary(results, SETTINGS[args.setting]['metric_name']))
+                            overrides, args.threads)
+    # only the runs made with these options (see --set)
+    print(summary(current(results, args.setting, opts),
+                  SETTINGS[args.setting]['metric_name']))
     return 0
 
 
