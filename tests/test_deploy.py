@@ -7,6 +7,7 @@ parity test parametrized by runtime; the model exported once); the graph's opera
 read back with ``onnx``. Weights are randomised (rexnet_mm.analysis.parity.randomize_)
 so that every layer matters.
 """
+import os
 import os.path as osp
 
 import pytest
@@ -249,10 +250,14 @@ def test_mask_rcnn_exports_masks_and_matches_mmdet_predict(tmp_path, batch):
     ckpt = _checkpoint(config, tmp_path / 'mask.pth', edit=edit)
     # one image: under both runtimes (OpenVINO passes the same checks); batched: the
     # default runtime
+    # OpenVINO 2026.4 does not compile detector graphs with oneDNN capped at SSE4.1 (the
+    # parity rerun's cap; docs/deploy.md): there, the default runtime only
+    both = not batch and os.environ.get('ONEDNN_MAX_CPU_ISA') != 'SSE41'
     result = deploy([config, ckpt, '--out', out, '--shape', '160', '160'] +
-                    (['--batch', str(batch)] if batch else ['--runtime', 'both']))
+                    (['--batch', str(batch)] if batch else []) +
+                    (['--runtime', 'both'] if both else []))
     assert result['kind'] == 'maskrcnn' and result['folded'] == 62
-    assert set(result['checks']) == ({'ort'} if batch else {'ort', 'openvino'})
+    assert set(result['checks']) == ({'ort', 'openvino'} if both else {'ort'})
     for check in result['checks'].values():
         assert check['ok'] and 'mask IoU' in check['parity'] + check['second']
     ops = _ops(out)

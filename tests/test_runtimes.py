@@ -75,3 +75,29 @@ def test_an_unknown_runtime_is_one_line(tmp_path):
                                                 "openvino"):
         session(_write(tmp_path / 'g.onnx'), 'tensorrt')
     assert default_runtime('some later kind') == 'ort'
+
+
+def test_a_default_runtime_that_does_not_compile_falls_back_to_onnx_runtime(tmp_path,
+                                                                            monkeypatch):
+    """The kind's default (OpenVINO) failing to compile a file (as OpenVINO 2026.4 does
+    for detector graphs under ONEDNN_MAX_CPU_ISA=SSE41) gives ONNX Runtime and a one-line
+    note; a default that compiles gives itself and no note."""
+    from rexnet_mm.deploy import runtimes
+    from rexnet_mm.deploy.runtimes import compiling_default
+    path = _write(tmp_path / 'g.onnx')
+    assert compiling_default(path, 'classifier') == (default_runtime('classifier'), None)
+
+    class Refuses:
+        runtime = 'openvino'
+
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError('Exception from src/inference/src/cpp/core.cpp:117:\nbad '
+                               'combination')
+
+    monkeypatch.setitem(runtimes._SESSIONS, 'openvino', Refuses)
+    monkeypatch.setattr(runtimes, '_CACHE', type(runtimes._CACHE)())
+    monkeypatch.setitem(runtimes.DEFAULT_RUNTIME, 'classifier', 'openvino')
+    runtime, note = compiling_default(path, 'classifier')
+    assert runtime == 'ort'
+    assert '\n' not in note and 'could not compile g.onnx' in note
+    assert 'core.cpp:117' in note and '--runtime openvino' in note

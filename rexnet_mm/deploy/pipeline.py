@@ -11,7 +11,8 @@ from .kinds import BATCHED, EXPORTS, model_kind
 from .loading import default_shape, load_model, read_image
 from .metadata import DETECTORS, export_metadata
 from .quantize import calibration_images, int8_agreement, int8_path, quantize_int8
-from .runtimes import RUNTIME_NAMES, RUNTIMES, check_runtime, default_runtime
+from .runtimes import (RUNTIME_NAMES, RUNTIMES, check_runtime, compiling_default,
+                       default_runtime)
 
 
 def batch_images(x, n):
@@ -117,8 +118,12 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
     metadata = export_metadata(model, cfg, kind, shape, dynamic, batch)
     wrapper = EXPORTS[kind](deployed, batch) if batch else EXPORTS[kind](deployed)
     export_onnx(wrapper.eval(), x, out, dynamic=dynamic, metadata=metadata)
-    checks = {}
-    for name in runtimes_of(runtime, kind):
+    checks, note = {}, None
+    names = runtimes_of(runtime, kind)
+    if runtime is None:
+        chosen, note = compiling_default(out, kind)
+        names = [chosen]
+    for name in names:
         ok, text = compare_file(kind, reference, out, x, name, **how)
         check = dict(ok=ok, parity=text)
         if dynamic and ok:
@@ -139,6 +144,8 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
     result = dict(kind=kind, shape=shape, folded=folded, out=out, parity=first['parity'],
                   ok=all(c['ok'] for c in checks.values()), metadata=metadata,
                   runtime=next(iter(checks)), checks=checks, batch=batch)
+    if note:
+        result['note'] = note
     if 'second' in first:
         result['second'] = first['second']
     for name, check in checks.items():

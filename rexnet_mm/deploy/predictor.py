@@ -27,7 +27,7 @@ import numpy as np
 
 from ..images import image_input
 from .metadata import DETECTORS, read_contract
-from .runtimes import RUNTIMES, default_runtime, session
+from .runtimes import RUNTIMES, compiling_default, default_runtime, session
 
 
 def _installed(runtime):
@@ -46,7 +46,10 @@ class OnnxPredictor:
         self.session = session(path, chosen, threads)
         self.meta = read_contract(self.session)
         best = default_runtime(self.meta['model_kind'])
+        #: why the default runtime was not used (it did not compile the file), or None
+        self.note = None
         if runtime is None and best != chosen and _installed(best):
+            best, self.note = compiling_default(path, self.meta['model_kind'], threads)
             self.session = session(path, best, threads)
         self.runtime = self.session.runtime
         self.kind = self.meta['model_kind']

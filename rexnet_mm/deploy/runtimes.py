@@ -39,6 +39,26 @@ def default_runtime(kind):
     return DEFAULT_RUNTIME.get(kind, 'ort')
 
 
+def compiling_default(path, kind, threads=None):
+    """``(runtime, note)``: the kind's default runtime if it compiles ``path`` here, else
+    ONNX Runtime with a one-line ``note`` saying why (OpenVINO 2026.4 refuses some
+    detector graphs when oneDNN is capped below AVX2, e.g. ``ONEDNN_MAX_CPU_ISA=SSE41``:
+    a default must not fail where the other runtime works). ``note`` is None when the
+    default compiled."""
+    best = default_runtime(kind)
+    if best == 'ort':
+        return best, None
+    try:
+        session(path, best, threads)
+    except Exception as exc:  # noqa: BLE001 the runtime's own message, in the note
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else \
+            type(exc).__name__
+        return 'ort', (f'{RUNTIME_NAMES[best]} (the default for a {kind}) could not compile '
+                       f'{osp.basename(path)} here ({first}); using ONNX Runtime (pass '
+                       f'--runtime {best} to require it)')
+    return best, None
+
+
 def check_runtime(runtime):
     """``runtime`` if it is one of :data:`RUNTIMES`, else a one-line error."""
     if runtime not in RUNTIMES:

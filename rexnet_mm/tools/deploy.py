@@ -89,6 +89,8 @@ def main(argv=None):
           f"{', dynamic batch and size' if args.dynamic else ''}"
           f"{f', batch {args.batch}' if args.batch else ''}, "
           f"{result['folded']} BN folded")
+    if 'note' in result:
+        print(f"note: {result['note']}")
     for name, check in result['checks'].items():
         print(f"{RUNTIME_NAMES[name]} vs eager PyTorch: {check['parity']}")
         if 'second' in check:
