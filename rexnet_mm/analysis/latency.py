@@ -285,6 +285,11 @@ def diverse_subset(rows, n):
     for key in sorted(groups):
         g = sorted(groups[key], key=lambda r: r['flops'])
         queues.append([g[i] for i in _spread(len(g))])
+    return _round_robin(queues, n)
+
+
+def _round_robin(queues, n):
+    """Up to ``n`` items, one from each queue in turn (the queues are emptied)."""
     out = []
     while len(out) < n and any(queues):
         for q in queues:
@@ -335,12 +340,7 @@ def refinement(space, rows, seconds, budget_s, n):
             groups[_group(r)].append(r)
     queues = sorted((sorted(g, key=lambda r: -r['flops']) for g in groups.values()),
                     key=lambda q: -q[0]['flops'])
-    out = []
-    while len(out) < n and any(queues):
-        for q in queues:
-            if q and len(out) < n:
-                out.append(q.pop(0))
-    return out
+    return _round_robin(queues, n)
 
 
 def reference(space):
