@@ -63,16 +63,18 @@ class ParityError(UserError):
     in the message, for a look)."""
 
 
-def runtimes_of(runtime, kind):
-    """The runtimes ``tools/deploy.py --runtime`` checks parity under: ``None``, the
-    kind's default (:func:`.runtimes.default_runtime`); ``'both'``, every runtime (the
-    kind's default first); else that one."""
+def runtimes_of(runtime, kind, out):
+    """``(runtimes, note)``: the runtimes ``tools/deploy.py --runtime`` checks the file
+    ``out`` under. ``None``: the kind's default where it compiles ``out``, else ONNX
+    Runtime with a one-line ``note`` why (:func:`.runtimes.compiling_default`);
+    ``'both'``, every runtime (the kind's default first); else that one."""
     if runtime is None:
-        return [default_runtime(kind)]
+        chosen, note = compiling_default(out, kind)
+        return [chosen], note
     if runtime == 'both':
         first = default_runtime(kind)
-        return [first] + [r for r in RUNTIMES if r != first]
-    return [check_runtime(runtime)]
+        return [first] + [r for r in RUNTIMES if r != first], None
+    return [check_runtime(runtime)], None
 
 
 def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse=True,
@@ -118,11 +120,8 @@ def deploy(config, checkpoint, out, shape=None, dynamic=False, force=False, fuse
     metadata = export_metadata(model, cfg, kind, shape, dynamic, batch)
     wrapper = EXPORTS[kind](deployed, batch) if batch else EXPORTS[kind](deployed)
     export_onnx(wrapper.eval(), x, out, dynamic=dynamic, metadata=metadata)
-    checks, note = {}, None
-    names = runtimes_of(runtime, kind)
-    if runtime is None:
-        chosen, note = compiling_default(out, kind)
-        names = [chosen]
+    checks = {}
+    names, note = runtimes_of(runtime, kind, out)
     for name in names:
         ok, text = compare_file(kind, reference, out, x, name, **how)
         check = dict(ok=ok, parity=text)
