@@ -259,3 +259,31 @@ def test_study_table_keeps_only_the_runs_of_the_current_options():
     assert sorted(current(results, 'cls', old)['alone']) == ['1']
     with pytest.raises(InvalidValueError, match='not an option'):
         study_options('cls', {'lr': '0.1'})
+
+
+def test_study_pieces_side_by_side_keep_each_others_runs(tmp_path, monkeypatch):
+    # two processes (one per seed) share results.json: each save re-reads the file under
+    # a lock and adds its own run, so a run another process saved meanwhile survives
+    import json
+    from rexnet_mm.analysis import distill_study as study
+    opts = study.study_options('cls')
+    path = tmp_path / 'cls' / 'results.json'
+    path.parent.mkdir()
+    teacher = dict(metric=90.0, options=study._signature('cls', 'teacher', opts))
+    path.write_text(json.dumps({'teacher': teacher}))
+
+    def fake_run(setting, kind, seed, opts_, data, work_dir, teacher_=None):
+        # what the other process saves while this one trains
+        other = json.loads(path.read_text())
+        other.setdefault(kind, {})['7'] = dict(
+            metric=7.0, options=study._signature('cls', kind, opts_))
+        path.write_text(json.dumps(other))
+        return dict(metric=float(seed))
+
+    monkeypatch.setattr(study, 'run_config', fake_run)
+    monkeypatch.setattr(study, 'prepare_data', lambda *a: {})
+    study.run_study('cls', str(tmp_path), seeds=(0,), runs=('alone', 'distilled'))
+    saved = json.loads(path.read_text())
+    assert saved['teacher'] == teacher
+    assert {k: sorted(saved[k]) for k in ('alone', 'distilled')} == {
+        'alone': ['0', '7'], 'distilled': ['0', '7']}

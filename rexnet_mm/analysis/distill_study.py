@@ -5,12 +5,14 @@ Two settings, each on the embedded generated data:
 
 * ``cls``: fine-grained stand-in. Teacher: RegNetY-400MF (configs/finegrained/
   regnety-1.6gf_synthetic-birds.py at ``arch='regnety_400mf'``, ``teacher_arch``) from
-  scratch on the synthetic birds, 40 images per class; student: ReXNet-0.5 (cross-family) from scratch with 10 images per class
-  at SGD lr 0.05 for every layer (``student_lr``, ``student_head_lr_mult``; the config's
-  fine-tuning lr 0.01 with a 10x head under-trains a student from scratch),
-  alone (configs/finegrained/rexnet-1.0_synthetic-birds.py at width 0.5) and with logits
-  KD (configs/distill/kd_regnety-1.6gf_to_rexnet-1.0_synthetic-birds.py, same
-  student). Metric: top-1 on the 320 test images.
+  scratch on the synthetic birds, 40 images per class, 30 epochs; student: ReXNet-0.5
+  (cross-family) from scratch with 5 images per class for 120 epochs (600 iterations, the
+  few-labelled-images regime of fine-grained sets) at SGD lr 0.05 for every layer
+  (``student_lr``, ``student_head_lr_mult``; the config's fine-tuning lr 0.01 with a 10x
+  head under-trains a student from scratch), alone (configs/finegrained/
+  rexnet-1.0_synthetic-birds.py at width 0.5) and with logits KD
+  (configs/distill/kd_regnety-1.6gf_to_rexnet-1.0_synthetic-birds.py, same student).
+  Metric: top-1 on the 320 test images.
 * ``det``: the SSDLite demo. Teacher: the demo detector (configs/detection/demo/
   ssdlite_rexnet_shapes.py, its own 4-epoch schedule); student: SSDLite + ReXNet-0.5
   (configs/distill/ssdlite_rexnet-0.5_shapes.py) on a shorter schedule, alone and with
@@ -20,8 +22,11 @@ Two settings, each on the embedded generated data:
 
 Every finished run is written to ``<work-dir>/<setting>/results.json`` with the options
 it ran with; a later call skips runs already there with the same options, so the study
-runs in pieces (``--runs teacher``, then ``--runs alone distilled --seeds 0`` ...).
+runs in pieces (``--runs teacher``, then ``--runs alone distilled --seeds 0`` ...);
+pieces may run side by side (e.g. one process per seed with ``--threads 1``): each adds
+its runs to the file under a lock.
 """
+import contextlib
 import json
 import os
 import os.path as osp
@@ -47,8 +52,8 @@ SETTINGS = {
 #: the study's defaults per setting (``--set KEY=VALUE`` changes one)
 DEFAULTS = {
     'cls': dict(teacher_arch='regnety_400mf', teacher_epochs=30, teacher_per_class=40,
-                student_epochs=30,
-                student_per_class=10, student_width=0.5, student_lr=0.05,
+                student_epochs=120,
+                student_per_class=5, student_width=0.5, student_lr=0.05,
                 student_head_lr_mult=1.0, kd_weight=1.0, temperature=4.0,
                 num_workers=1),
     'det': dict(teacher_epochs=4, teacher_train=2000, student_epochs=1, student_train=2000,
@@ -257,6 +262,18 @@ def current(results, setting, opts):
     return out
 
 
+@contextlib.contextmanager
+def _locked(path):
+    """An exclusive ``flock`` on ``path`` (created if missing) while the block runs."""
+    import fcntl
+    with open(path, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'distilled'),
               overrides=None, threads=2):
     import torch
@@ -265,11 +282,22 @@ def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'dis
     root = osp.join(work_dir, setting)
     os.makedirs(root, exist_ok=True)
     path = osp.join(root, 'results.json')
-    results = json.load(open(path)) if osp.isfile(path) else {}
-    data = prepare_data(setting, osp.join(work_dir, 'data'), opts)
+    with _locked(path + '.lock'):  # a piece started beside this one waits for the data
+        results = json.load(open(path)) if osp.isfile(path) else {}
+        data = prepare_data(setting, osp.join(work_dir, 'data'), opts)
 
-    def save():
-        atomic_write(json.dumps(results, indent=1), path)
+    def save(kind, seed=None, result=None):
+        # read-merge-write under a lock: pieces may run side by side (one process per
+        # seed), each adding its own runs to the same file
+        nonlocal results
+        with _locked(path + '.lock'):
+            results = json.load(open(path)) if osp.isfile(path) else {}
+            if kind == 'teacher':
+                # a new teacher: the distilled runs are stale, the students alone are not
+                results = dict(teacher=result, alone=results.get('alone', {}))
+            else:
+                results.setdefault(kind, {})[str(seed)] = result
+            atomic_write(json.dumps(results, indent=1), path)
 
     teacher = results.get('teacher')
     if teacher and teacher.get('options') != _signature(setting, 'teacher', opts):
@@ -277,9 +305,7 @@ def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'dis
     if 'teacher' in runs and teacher is None:
         teacher = run_config(setting, 'teacher', 0, opts, data, osp.join(root, 'teacher'))
         teacher['options'] = _signature(setting, 'teacher', opts)
-        # a new teacher: the distilled runs are stale, the students alone are not
-        results = dict(teacher=teacher, alone=results.get('alone', {}))
-        save()
+        save('teacher', result=teacher)
     for kind in ('alone', 'distilled'):
         if kind not in runs:
             continue
@@ -294,6 +320,5 @@ def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'dis
             result = run_config(setting, kind, seed, opts, data,
                                 osp.join(root, f'{kind}-seed{seed}'), teacher)
             result['options'] = sig
-            results.setdefault(kind, {})[str(seed)] = result
-            save()
+            save(kind, seed, result)
     return results
