@@ -41,7 +41,7 @@ def pycls_flops(model):
 
 
 def config_complexity(cfg_path, shape=None):
-    """Parameters and FLOPs of one detector or segmentor config
+    """Parameters and FLOPs of one detector or segmentor config, a path or a ``Config``
     (tools/analysis/get_flops.py).
 
     FLOPs are counted by mmengine's analyzer (one multiply-add counts as one FLOP, i.e.

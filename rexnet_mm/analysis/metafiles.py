@@ -9,7 +9,14 @@ rexnet_mm has no GPU to train on COCO, ADE20K, Cityscapes or ImageNet. The Image
 classifiers' ``Weights`` are the zoo's (``rexnet_mm://NAME``, fetched by
 :mod:`rexnet_mm.weights.download`, so ``mmpretrain.get_model(name, pretrained=True)``
 loads them); no trained file of the other configs exists yet.
+
+A distillation config (``configs/distill``, ``model.type`` ``ClsDistiller`` /
+``DetDistiller``) is described by its student, what its checkpoints hold and what deploys:
+the numbers are the student's, built alone from ``model.student`` (the teacher is neither
+built nor read, its checkpoint need not exist), and ``Metadata`` adds ``Teacher`` (the
+teacher's config) and ``Distiller`` (the wrapper, i.e. the losses).
 """
+import copy
 import glob
 import os.path as osp
 
@@ -53,6 +60,7 @@ FOLDERS = {
     'segmentation': 'Segmentation',
     'classification': 'Classification',
     'finegrained': 'Fine-grained transfer',
+    'distill': 'Knowledge distillation',
 }
 _DATASETS = (('coco', 'COCO'), ('ade20k', 'ADE20K'), ('cityscapes', 'Cityscapes'),
              ('in1k', 'ImageNet-1k'), ('cub', 'CUB-200-2011'), ('cars', 'Stanford Cars'),
@@ -89,6 +97,19 @@ def _schedule(cfg):
     return {}
 
 
+def plain_student(cfg):
+    """``(cfg, distillation)``: a distillation config as its student's plain config (a copy,
+    ``model`` = the wrapper's ``student``) and ``{'Teacher': teacher config, 'Distiller':
+    wrapper type}``; any other config as it is and ``{}``."""
+    model = cfg.get('model') or {}
+    if 'student' not in model or 'teacher_config' not in model:
+        return cfg, {}
+    distillation = {'Teacher': model.teacher_config, 'Distiller': model.type}
+    cfg = copy.deepcopy(cfg)
+    cfg.model = cfg.model.student
+    return cfg, distillation
+
+
 def measure(path):
     """``(params, flops, input)`` of one config, as the metafile states them."""
     import torch
@@ -98,9 +119,9 @@ def measure(path):
     # the R-CNN count includes the RoI heads on the proposals the random weights yield:
     # seed them, so that one machine writes the same file twice
     torch.manual_seed(0)
-    cfg = Config.fromfile(path)
+    cfg, _ = plain_student(Config.fromfile(path))
     if cfg.get('default_scope') in ('mmdet', 'mmseg'):
-        r = config_complexity(path)
+        r = config_complexity(cfg)
         return r['params'], r['flops'], f'{r["shape"][0]}x{r["shape"][1]}'
     from mmpretrain.registry import MODELS
 
@@ -115,7 +136,7 @@ def measure(path):
 def entry(path, config_root, params, flops, input_size):
     """One model-index entry (a dict) of the config at ``path``."""
     from mmengine.config import Config
-    cfg = Config.fromfile(path)
+    cfg, distillation = plain_student(Config.fromfile(path))
     stem = osp.splitext(osp.basename(path))[0]
     rel = osp.relpath(path, osp.dirname(config_root)).replace(osp.sep, '/')
     backbone = cfg.model.backbone.type
@@ -124,7 +145,7 @@ def entry(path, config_root, params, flops, input_size):
     folder = 'detection' if folder == 'ssdlite_rexnet.py' else folder
     meta = {'Training Data': _dataset(stem, cfg), **_schedule(cfg),
             'Parameters': int(params), 'FLOPs': int(flops), 'Input Size': input_size,
-            'Architecture': [backbone]}
+            'Architecture': [backbone], **distillation}
     item = {'Name': stem, 'In Collection': FOLDERS[folder], 'Config': rel, 'Metadata': meta,
             'Paper': PAPERS[family], 'README': f'configs/{folder}/README.md'}
     if folder == 'classification':  # ImageNet classifiers: the zoo's weights

@@ -23,9 +23,15 @@ def config_input_shape(cfg):
 
 
 def load_any_config(cfg_path):
-    """A config from a file, or from an installed toolbox as ``'mmdet::path/in/configs.py'``."""
+    """A config from a file, or from an installed toolbox as ``'mmdet::path/in/configs.py'``;
+    a :class:`mmengine.config.Config` given instead comes back as a copy (the caller's
+    object is never changed)."""
+    import copy
+
     from mmengine.config import Config
 
+    if isinstance(cfg_path, Config):
+        return copy.deepcopy(cfg_path)
     if '::' in cfg_path and not osp.isfile(cfg_path):
         from mmengine.utils import get_installed_path
 
@@ -53,7 +59,7 @@ def plain_bn(node):
 
 def build_random_model(cfg_path, out_indices=None):
     """``(model, cfg, scope)``: the model of a detector / segmentor / classifier config
-    (see :func:`load_any_config`), randomly initialised (no pretrained weights read),
+    (a path or a ``Config``, see :func:`load_any_config`), randomly initialised (no pretrained weights read),
     SyncBN as BN, ``out_indices`` overriding the backbone's if given. Built under the
     config's scope (``default_scope``, else the ``pkg::`` prefix, else mmdet), leaving the
     caller's default scope as it was."""
@@ -62,7 +68,8 @@ def build_random_model(cfg_path, out_indices=None):
     from ..fixes import default_scope
     cfg = load_any_config(cfg_path)
     if 'backbone' not in cfg.get('model', {}):
-        raise InvalidValueError(f'{cfg_path!r} has no model.backbone: give a detector, '
+        name = cfg_path if isinstance(cfg_path, str) else cfg.filename or 'the config'
+        raise InvalidValueError(f'{name!r} has no model.backbone: give a detector, '
                                 'segmentor or classifier config')
     cfg.model.backbone.init_cfg = None
     cfg.model.pop('pretrained', None)
@@ -72,8 +79,8 @@ def build_random_model(cfg_path, out_indices=None):
     if cfg.get('data_preprocessor') and 'data_preprocessor' not in cfg.model:
         # mmpretrain's Runner puts the top-level one into the model: do the same
         cfg.model.data_preprocessor = cfg.data_preprocessor
-    scope = cfg.get('default_scope') or (cfg_path.split('::')[0] if '::' in cfg_path
-                                         else 'mmdet')
+    toolbox = isinstance(cfg_path, str) and '::' in cfg_path
+    scope = cfg.get('default_scope') or (cfg_path.split('::')[0] if toolbox else 'mmdet')
     with default_scope(scope):
         model = MODELS.build(cfg.model)
     return model, cfg, scope
