@@ -540,3 +540,26 @@ def test_onnx_predictor_equals_det_inferencer_in_the_original_frame(tmp_path, ca
         assert ob[:, 2].max() <= w0 + 1e-3 and ob[:, 3].max() <= h0 + 1e-3
         if w0 > 128:
             assert ob[:, 2].max() > 128, name
+
+
+def test_contract_class_names_match_the_model_or_stop_in_one_line():
+    # mmpretrain's CUB class names its labels after CUB's 200 birds whatever the folder
+    # holds: the synthetic-birds configs name the generator's 32 classes themselves, a
+    # checkpoint's dataset_meta of another count is skipped for the config's, and a
+    # config whose names do not fit the model stops the export
+    from mmengine.config import Config
+    from rexnet_mm.deploy.metadata import model_classes
+    from rexnet_mm.errors import InvalidValueError
+    from rexnet_mm.synthetic.finegrained import finegrained_classes
+    config = osp.join(ROOT, 'configs', 'finegrained', 'rexnet-1.0_synthetic-birds.py')
+    cfg = Config.fromfile(config)
+    model, _, _ = build_random_model(config)
+    generated = [c['name'] for c in finegrained_classes(32)]  # the generator's classes.txt
+    model.dataset_meta = {'classes': ['Black_footed_Albatross'] * 200}
+    assert model_classes(model, cfg) == generated
+    model.dataset_meta = {'classes': generated[::-1]}  # the right count: the checkpoint's
+    assert model_classes(model, cfg) == generated[::-1]
+    model.dataset_meta = None
+    cfg.test_dataloader.dataset.pop('classes')
+    with pytest.raises(InvalidValueError, match='names 200 classes but the model predicts 32'):
+        model_classes(model, cfg)

@@ -4,6 +4,8 @@ frame. :func:`export_metadata` writes it (``tools/deploy.py``), :func:`read_cont
 reads it back (:class:`rexnet_mm.deploy.predictor.OnnxPredictor`)."""
 import json
 
+from ..errors import InvalidValueError
+
 #: The model kinds (:func:`rexnet_mm.deploy.kinds.model_kind`) whose outputs are boxes.
 DETECTORS = ('ssd', 'rcnn', 'maskrcnn')
 
@@ -38,21 +40,50 @@ def outputs(kind, batch=None):
     return BATCHED_OUTPUTS + rest
 
 
-def model_classes(model, cfg):
-    """The class names: the checkpoint's ``dataset_meta``, else the config's test dataset
-    (``metainfo.classes``, else its dataset class's), else None."""
-    meta = getattr(model, 'dataset_meta', None) or {}
-    if meta.get('classes'):
-        return [str(c) for c in meta['classes']]
+def num_model_classes(model):
+    """How many classes the model predicts (its head's ``num_classes``), else None."""
+    for path in ('head', 'bbox_head', 'roi_head.bbox_head', 'decode_head'):
+        node = model
+        for name in path.split('.'):
+            node = getattr(node, name, None)
+        if node is not None and isinstance(getattr(node, 'num_classes', None), int):
+            return node.num_classes
+    return None
+
+
+def _config_classes(cfg):
+    """The config's test dataset's class names (``metainfo.classes``, mmpretrain's
+    ``classes``, else its dataset class's ``METAINFO``), else None."""
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
     while isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ...
         dataset = dataset['dataset']
     classes = (dataset.get('metainfo') or {}).get('classes')
+    if not classes and isinstance(dataset.get('classes'), (list, tuple)):
+        classes = dataset['classes']
     if not classes and dataset.get('type'):
         from ..apis.checks import _dataset_class
         cls = _dataset_class(dataset, cfg.get('default_scope') or 'mmdet')
         classes = getattr(cls, 'METAINFO', {}).get('classes')
     return [str(c) for c in classes] if classes else None
+
+
+def model_classes(model, cfg):
+    """The class names: the checkpoint's ``dataset_meta``, else the config's test dataset
+    (``metainfo.classes`` or ``classes``, else its dataset class's), else None. Names of
+    another count than the model's classes are not used (e.g. mmpretrain's ``CUB`` names
+    its labels after CUB's 200 birds whatever the data): the checkpoint's are skipped
+    for the config's; the config's stop the export with a one-line error."""
+    count = num_model_classes(model)
+    meta = getattr(model, 'dataset_meta', None) or {}
+    if meta.get('classes') and (count is None or len(meta['classes']) == count):
+        return [str(c) for c in meta['classes']]
+    classes = _config_classes(cfg)
+    if classes and count is not None and len(classes) != count:
+        raise InvalidValueError(
+            f'the config\'s test dataset names {len(classes)} classes but the model '
+            f'predicts {count}: set the dataset\'s class names (mmpretrain: '
+            f'classes=[...]; mmdet/mmseg: metainfo=dict(classes=[...])) in the config')
+    return classes
 
 
 def score_threshold(model, kind):
