@@ -16,7 +16,6 @@ the numbers are the student's, built alone from ``model.student`` (the teacher i
 built nor read, its checkpoint need not exist), and ``Metadata`` adds ``Teacher`` (the
 teacher's config) and ``Distiller`` (the wrapper, i.e. the losses).
 """
-import copy
 import glob
 import os.path as osp
 
@@ -101,13 +100,11 @@ def plain_student(cfg):
     """``(cfg, distillation)``: a distillation config as its student's plain config (a copy,
     ``model`` = the wrapper's ``student``) and ``{'Teacher': teacher config, 'Distiller':
     wrapper type}``; any other config as it is and ``{}``."""
+    from ..distill import student_config
     model = cfg.get('model') or {}
     if 'student' not in model or 'teacher_config' not in model:
         return cfg, {}
-    distillation = {'Teacher': model.teacher_config, 'Distiller': model.type}
-    cfg = copy.deepcopy(cfg)
-    cfg.model = cfg.model.student
-    return cfg, distillation
+    return student_config(cfg), {'Teacher': model.teacher_config, 'Distiller': model.type}
 
 
 def measure(path):

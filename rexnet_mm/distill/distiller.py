@@ -73,7 +73,8 @@ def load_teacher_config(teacher_config):
 
 
 def build_teacher(teacher_config, teacher_checkpoint):
-    """The teacher model, loaded with ``strict=True``, frozen, in eval mode."""
+    """``(teacher, model dict)``: the teacher model, loaded with ``strict=True``, frozen,
+    in eval mode, and its model config (:func:`load_teacher_config`)."""
     from mmengine.registry import MODELS
     from mmengine.runner import load_checkpoint
     model_cfg, scope = load_teacher_config(teacher_config)
@@ -95,7 +96,7 @@ def build_teacher(teacher_config, teacher_checkpoint):
             f'({first[1].strip() if len(first) > 1 else first[0] if first else exc}); '
             f'pass the checkpoint trained with that config') from None
     teacher.requires_grad_(False)
-    return teacher.eval()
+    return teacher.eval(), model_cfg
 
 
 class BaseDistiller(BaseModel):
@@ -127,9 +128,10 @@ class BaseDistiller(BaseModel):
         self.teacher_checkpoint = teacher_checkpoint
         self.gt_weight = float(gt_weight)
         self.student = MODELS.build(student)
+        teacher, self.teacher_model_cfg = build_teacher(teacher_config, teacher_checkpoint)
         # a list, not an attribute nn.Module registers: the teacher stays out of
         # state_dict(), parameters() (so out of the optimizer) and train()
-        self._teacher = [build_teacher(teacher_config, teacher_checkpoint)]
+        self._teacher = [teacher]
         self.register_state_dict_post_hook(_student_keys)
         self.register_load_state_dict_pre_hook(_wrapped_keys)
 
@@ -270,7 +272,7 @@ class DetDistiller(BaseDistiller):
         self.cwd_weight, self.tau = float(cwd_weight), float(tau)
         self.logits_weight, self.temperature = float(logits_weight), float(temperature)
         s_ch = neck_channels(self.student_cfg)
-        t_ch = neck_channels(load_teacher_config(teacher_config)[0])
+        t_ch = neck_channels(self.teacher_model_cfg)
         if s_ch is None or t_ch is None or len(s_ch) != len(t_ch):
             raise InvalidValueError(
                 f'DetDistiller needs student and teacher necks with as many outputs and '
