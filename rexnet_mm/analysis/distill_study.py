@@ -26,7 +26,6 @@ runs in pieces (``--runs teacher``, then ``--runs alone distilled --seeds 0`` ..
 pieces may run side by side (e.g. one process per seed with ``--threads 1``): each adds
 its runs to the file under a lock.
 """
-import contextlib
 import json
 import os
 import os.path as osp
@@ -262,27 +261,17 @@ def current(results, setting, opts):
     return out
 
 
-@contextlib.contextmanager
-def _locked(path):
-    """An exclusive ``flock`` on ``path`` (created if missing) while the block runs."""
-    import fcntl
-    with open(path, 'a') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'distilled'),
               overrides=None, threads=2):
     import torch
+    from filelock import FileLock
     torch.set_num_threads(threads)
     opts = study_options(setting, overrides)
     root = osp.join(work_dir, setting)
     os.makedirs(root, exist_ok=True)
     path = osp.join(root, 'results.json')
-    with _locked(path + '.lock'):  # a piece started beside this one waits for the data
+    lock = FileLock(path + '.lock')
+    with lock:  # a piece started beside this one waits for the data
         results = json.load(open(path)) if osp.isfile(path) else {}
         data = prepare_data(setting, osp.join(work_dir, 'data'), opts)
 
@@ -290,7 +279,7 @@ def run_study(setting, work_dir, seeds=(0, 1, 2), runs=('teacher', 'alone', 'dis
         # read-merge-write under a lock: pieces may run side by side (one process per
         # seed), each adding its own runs to the same file
         nonlocal results
-        with _locked(path + '.lock'):
+        with lock:
             results = json.load(open(path)) if osp.isfile(path) else {}
             if kind == 'teacher':
                 # a new teacher: the distilled runs are stale, the students alone are not
