@@ -129,7 +129,7 @@ def export_metadata(model, cfg, kind, shape, dynamic, batch=None):
         meta['mask_thr_binary'] = json.dumps(float(model.roi_head.test_cfg.mask_thr_binary))
     if batch:
         meta['batch'] = json.dumps(int(batch))
-    elif kind == 'segmentor':
+    if kind == 'segmentor':
         meta['label_frame'] = ('pixels of the resized input; in the original image: resize '
                                'the label map back (nearest)')
     return meta
@@ -141,7 +141,6 @@ def read_contract(session):
     raw = session.metadata() if hasattr(session, 'metadata') else \
         session.get_modelmeta().custom_metadata_map
     if 'model_kind' not in raw or 'input_size' not in raw:
-        from ..errors import InvalidValueError
         raise InvalidValueError('this ONNX file has no rexnet_mm metadata (model_kind, '
                                 'input_size): export it again with tools/deploy.py')
     meta = dict(raw)
