@@ -6,7 +6,7 @@ Two settings, each on the embedded generated data:
 * ``cls``: fine-grained stand-in. Teacher: RegNetY-400MF (configs/finegrained/
   regnety-1.6gf_synthetic-birds.py at ``arch='regnety_400mf'``, ``teacher_arch``) from
   scratch on the synthetic birds, 40 images per class, 30 epochs; student: ReXNet-0.5
-  (cross-family) from scratch with 5 images per class for 120 epochs (600 iterations, the
+  (cross-family) from scratch with 3 images per class for 200 epochs (600 iterations, the
   few-labelled-images regime of fine-grained sets) at SGD lr 0.05 for every layer
   (``student_lr``, ``student_head_lr_mult``; the config's fine-tuning lr 0.01 with a 10x
   head under-trains a student from scratch), alone (configs/finegrained/
@@ -51,8 +51,8 @@ SETTINGS = {
 #: the study's defaults per setting (``--set KEY=VALUE`` changes one)
 DEFAULTS = {
     'cls': dict(teacher_arch='regnety_400mf', teacher_epochs=30, teacher_per_class=40,
-                student_epochs=120,
-                student_per_class=5, student_width=0.5, student_lr=0.05,
+                student_epochs=200,
+                student_per_class=3, student_width=0.5, student_lr=0.05,
                 student_head_lr_mult=1.0, kd_weight=1.0, temperature=4.0,
                 num_workers=1),
     'det': dict(teacher_epochs=4, teacher_train=2000, student_epochs=1, student_train=2000,
